@@ -1,0 +1,338 @@
+"""Settings: one flat `AUTHSVC_*` namespace, layered like Authelia and Kratos.
+
+Precedence, highest first: values passed to `load_settings()`, the environment, a `.env` file,
+the YAML file named by `AUTHSVC_CONFIG_FILE`, the profile's YAML file shipped with the package
+(`profiles/<AUTHSVC_ENV>.yaml`), and the defaults below. A `*_FILE` variable (Docker secrets)
+supplies a secret from a file, e.g. `AUTHSVC_JWT_SECRET_FILE=/run/secrets/jwt`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+Environment = Literal["development", "testing", "production"]
+PROFILES: tuple[str, ...] = ("development", "testing", "production")
+MIN_SECRET_BYTES = 32
+SECRET_FIELDS = ("jwt_secret", "encryption_key", "smtp_password")
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message names the setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="AUTHSVC_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    env: Environment = "development"
+    config_file: Path | None = None
+    data_dir: Path = Path(".authsvc")
+
+    # Storage
+    database_url: str | None = None
+    db_pool_size: int = Field(10, ge=1, le=200)
+    db_max_overflow: int = Field(5, ge=0, le=200)
+    db_pool_timeout: float = Field(5.0, gt=0)
+    redis_url: str | None = None
+    redis_pool_size: int = Field(50, ge=1, le=10_000)
+    redis_timeout: float = Field(2.0, gt=0)
+    user_cache_ttl: int = Field(300, ge=1)
+
+    # Tokens
+    jwt_secret: SecretStr | None = None
+    jwt_previous_secrets: list[SecretStr] = Field(default_factory=list)
+    issuer: str = "http://127.0.0.1:8000"
+    audience: str | None = None
+    access_token_ttl: int = Field(900, ge=10)
+    refresh_token_ttl: int = Field(604_800, ge=60)
+    mfa_token_ttl: int = Field(300, ge=10)
+    token_leeway: int = Field(30, ge=0, le=300)
+    token_binding: Literal["off", "ua", "ua+ip"] = "ua"
+
+    # Passwords
+    bcrypt_rounds: int = Field(12, ge=4, le=31)
+    password_max_length: int = Field(1024, ge=16, le=4096)
+    password_policy: Literal["default", "nist"] = "default"
+    password_min_length: int = Field(12, ge=1, le=1024)
+    password_require_upper: bool = True
+    password_require_lower: bool = True
+    password_require_digits: bool = True
+    password_require_special: bool = True
+    hash_threads: int = Field(0, ge=0, le=64)  # 0: one per core
+
+    # Brute force and rate limits
+    lockout_max_attempts: int = Field(5, ge=1)
+    lockout_window: int = Field(900, ge=1)
+    lockout_duration: int = Field(900, ge=1)
+    lockout_cooldown_base: float = Field(1.0, ge=0)
+    lockout_cooldown_max: float = Field(60.0, ge=0)
+    rate_limit_token: str = "30/60"
+    rate_limit_register: str = "10/60"
+    rate_limit_mfa_challenge: str = "10/60"
+    rate_limit_forgot: str = "5/60"
+    rate_limit_login_page: str = "30/60"
+    rate_limit_introspect: str = "100000/60"
+    rate_limit_revoke: str = "10000/60"
+    stuffing_usernames_threshold: int = Field(10, ge=2)
+    stuffing_window: int = Field(600, ge=1)
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    # MFA
+    encryption_key: SecretStr | None = None
+    totp_issuer: str = "authsvc"
+    totp_valid_window: int = Field(1, ge=0, le=5)
+    email_code_ttl: int = Field(600, ge=30)
+    email_code_max_attempts: int = Field(5, ge=1)
+    email_send_per_minute: int = Field(1, ge=1)
+    email_send_per_hour: int = Field(5, ge=1)
+    mfa_max_attempts: int = Field(5, ge=1)
+    step_up_window: int = Field(600, ge=10)
+    recovery_code_count: int = Field(10, ge=1, le=50)
+
+    # Mail
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_from: str = "authsvc <no-reply@localhost>"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout: float = Field(10.0, gt=0)
+    smtp_retries: int = Field(3, ge=0, le=10)
+    public_url: str | None = None
+    reset_token_ttl: int = Field(1800, ge=60)
+    verify_token_ttl: int = Field(86_400, ge=60)
+    require_verified_email: bool = False
+
+    # Browser pages
+    cookie_secure: bool | None = None
+    session_idle_timeout: int = Field(1800, ge=30)
+    session_absolute_timeout: int = Field(43_200, ge=60)
+    allowed_redirect_hosts: list[str] = Field(default_factory=list)
+
+    # Operations
+    log_level: str = "INFO"
+    max_body_bytes: int = Field(65_536, ge=1024)
+    metrics_enabled: bool = True
+
+    # ------------------------------------------------------------------ sources
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        layered: dict[str, Any] = {}
+        for source in (dotenv_settings, env_settings, init_settings):
+            layered.update({k: v for k, v in source().items() if v is not None})
+        env = str(layered.get("env") or "development")
+        if env not in PROFILES:
+            raise ConfigError(f"AUTHSVC_ENV must be one of {', '.join(PROFILES)}, not {env!r}")
+        sources: list[PydanticBaseSettingsSource] = [
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            _SecretFileSource(settings_cls),
+        ]
+        config_file = layered.get("config_file")
+        if config_file:
+            path = Path(str(config_file))
+            if not path.is_file():
+                raise ConfigError(f"AUTHSVC_CONFIG_FILE names {path}, which is not a file")
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        with resources.as_file(resources.files("authsvc") / "profiles" / f"{env}.yaml") as p:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=Path(p)))
+        return tuple(sources)
+
+    # --------------------------------------------------------------- validation
+    @field_validator("trusted_proxies", "allowed_redirect_hosts", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"AUTHSVC_TRUSTED_PROXIES: {item!r} is not an address") from exc
+        return value
+
+    @field_validator("issuer", "public_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @field_validator(
+        "rate_limit_token",
+        "rate_limit_register",
+        "rate_limit_mfa_challenge",
+        "rate_limit_forgot",
+        "rate_limit_login_page",
+        "rate_limit_introspect",
+        "rate_limit_revoke",
+    )
+    @classmethod
+    def _check_rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_weak_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        secret = self.jwt_secret.get_secret_value().encode() if self.jwt_secret else b""
+        if len(secret) < MIN_SECRET_BYTES:
+            raise ConfigError(
+                f"AUTHSVC_JWT_SECRET must be set to at least {MIN_SECRET_BYTES} bytes in production"
+            )
+        if not self.database_url or self.database_url.startswith("sqlite"):
+            raise ConfigError("AUTHSVC_DATABASE_URL must name PostgreSQL in production, not SQLite")
+        if not self.redis_url:
+            raise ConfigError("AUTHSVC_REDIS_URL must be set in production")
+        key = self.encryption_key.get_secret_value().encode() if self.encryption_key else b""
+        if len(key) < MIN_SECRET_BYTES:
+            raise ConfigError(
+                f"AUTHSVC_ENCRYPTION_KEY must be set to at least {MIN_SECRET_BYTES} bytes in production"
+            )
+        return self
+
+    # ---------------------------------------------------------------- derived
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+    @property
+    def token_audience(self) -> str:
+        return self.audience or self.issuer
+
+    @property
+    def mail_base_url(self) -> str:
+        return self.public_url or self.issuer
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.cookie_secure if self.cookie_secure is not None else not self.is_development
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def embedded_redis(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'authsvc.sqlite3'}"
+
+    @cached_property
+    def jwt_key(self) -> bytes:
+        """The HS256 key: the UTF-8 bytes of AUTHSVC_JWT_SECRET (or a generated local one)."""
+        if self.jwt_secret is not None:
+            key = self.jwt_secret.get_secret_value().encode()
+            if len(key) < MIN_SECRET_BYTES and self.env != "development":
+                raise ConfigError(f"AUTHSVC_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
+            return key
+        return _local_secret(self.data_dir / "jwt_secret").encode()
+
+    @cached_property
+    def data_key(self) -> bytes:
+        """Key material for encryption at rest (TOTP secrets, sessions); never the JWT key."""
+        if self.encryption_key is not None:
+            return self.encryption_key.get_secret_value().encode()
+        return _local_secret(self.data_dir / "encryption_key").encode()
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for tests and log scrubbing."""
+        values = [
+            s.get_secret_value()
+            for s in (self.jwt_secret, self.encryption_key, self.smtp_password)
+            if s is not None
+        ]
+        return [v for v in values if v]
+
+
+class _SecretFileSource(PydanticBaseSettingsSource):
+    """`AUTHSVC_<NAME>_FILE` points at a file holding the secret (Docker and k8s secrets)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name in SECRET_FIELDS + ("database_url", "redis_url"):
+            path = os.environ.get(f"AUTHSVC_{name.upper()}_FILE")
+            if path:
+                try:
+                    found[name] = Path(path).read_text(encoding="utf-8").strip()
+                except OSError as exc:
+                    raise ConfigError(f"AUTHSVC_{name.upper()}_FILE: cannot read {path}") from exc
+        return found
+
+
+def _local_secret(path: Path) -> str:
+    """Development only: a random secret generated once and kept in a local file (0600)."""
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(value)
+        return value
+
+
+def parse_rate(value: str) -> tuple[int, int]:
+    """`"30/60"` → (30 requests, per 60 seconds)."""
+    try:
+        count, _, period = value.partition("/")
+        parsed = int(count), int(period or 60)
+    except ValueError:
+        raise ValueError(f"a rate is 'COUNT/SECONDS', not {value!r}") from None
+    if parsed[0] < 1 or parsed[1] < 1:
+        raise ValueError(f"a rate is 'COUNT/SECONDS' with positive numbers, not {value!r}")
+    return parsed
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings once, at start-up (never at import time).
+
+    Errors name the setting and never echo a value: pydantic's own message would print the input,
+    secrets included.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_input=False, include_url=False):
+            where = ".".join(str(part) for part in err["loc"])
+            setting = f"AUTHSVC_{where.upper()}: " if where else ""
+            problems.append(f"{setting}{err['msg'].removeprefix('Value error, ')}")
+        raise ConfigError("; ".join(problems)) from None
