@@ -1,0 +1,57 @@
+"""Recording security events: an audit row, a warning log line, and a counter.
+
+Events are written in a transaction of their own, so a refused request (whose own transaction
+rolls back) still leaves its trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from authsvc.audit.models import AuditEvent
+
+log = logging.getLogger("authsvc.audit")
+
+# Events worth a warning: someone may be attacking.
+SUSPICIOUS = frozenset({
+    "token_reuse", "binding_mismatch", "lockout", "credential_stuffing",
+    "login_after_failures", "mfa_token_void",
+})
+
+
+class AuditLog:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self.counts: Counter[str] = Counter()
+        self.listeners: list[Any] = []  # callables(type) for metrics
+
+    async def record(
+        self,
+        type: str,
+        *,
+        user_id: uuid.UUID | str | None = None,
+        subject: str | None = None,
+        client_ip: str | None = None,
+        **details: Any,
+    ) -> None:
+        uid = uuid.UUID(str(user_id)) if user_id else None
+        self.counts[type] += 1
+        for listener in self.listeners:
+            listener(type)
+        level = logging.WARNING if type in SUSPICIOUS else logging.INFO
+        log.log(level, "security event %s", type, extra={
+            "event": type, "user_id": str(uid) if uid else None, "client_ip": client_ip,
+        })
+        try:
+            async with self._sessions() as session:
+                session.add(AuditEvent(
+                    type=type, user_id=uid, subject=subject, client_ip=client_ip, details=details
+                ))
+                await session.commit()
+        except Exception:  # an audit failure must not turn a refusal into a 500
+            log.exception("could not write audit event %s", type)

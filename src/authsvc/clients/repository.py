@@ -1,0 +1,31 @@
+"""All SQL about service clients."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authsvc.clients.models import Client
+
+
+class ClientRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, client_id: str) -> Client | None:
+        found = await self.session.execute(select(Client).where(Client.client_id == client_id))
+        return found.scalar_one_or_none()
+
+    async def add(self, client: Client) -> Client:
+        self.session.add(client)
+        await self.session.flush()
+        return client
+
+    async def all(self) -> Sequence[Client]:
+        return (await self.session.execute(select(Client).order_by(Client.created_at))).scalars().all()
+
+    async def delete(self, client_id: str) -> bool:
+        result = await self.session.execute(delete(Client).where(Client.client_id == client_id))
+        return bool(result.rowcount)

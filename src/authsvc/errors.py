@@ -1,0 +1,230 @@
+"""Errors that read as sentences, and the one place that renders them.
+
+Services raise `AuthError`s; the edge turns them into `{"error", "error_description"}` bodies
+(RFC 6749 §5.2 style). No handler ever lets a trace, a SQL fragment or a secret reach a client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from authsvc.responses import json_response
+
+log = logging.getLogger("authsvc.errors")
+
+OAUTH_PATHS = frozenset({"/token", "/introspect", "/revoke"})
+
+
+class AuthError(Exception):
+    """A refusal the client should see: an error code, an HTTP status and a human description."""
+
+    status = 400
+    code = "invalid_request"
+    description = "The request is invalid."
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.description = description or self.description
+        self.code = code or self.code
+        self.status = status or self.status
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+        super().__init__(self.description)
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.code, "error_description": self.description, **self.extra}
+
+
+class InvalidRequest(AuthError):
+    code = "invalid_request"
+
+
+class InvalidGrant(AuthError):
+    code = "invalid_grant"
+    description = "The credentials or grant are invalid."
+
+
+class InvalidClient(AuthError):
+    status = 401
+    code = "invalid_client"
+    description = "Client authentication failed."
+
+    def __init__(self, description: str | None = None) -> None:
+        super().__init__(description, headers={"WWW-Authenticate": 'Basic realm="authsvc"'})
+
+
+class UnsupportedGrantType(AuthError):
+    code = "unsupported_grant_type"
+    description = "The grant type is not supported."
+
+
+class InvalidToken(AuthError):
+    """RFC 6750 §3: a bearer token that cannot be used, with the reason in the header."""
+
+    status = 401
+    code = "invalid_token"
+    description = "The access token is malformed or its signature is invalid."
+
+    def __init__(self, description: str | None = None, *, code: str | None = None) -> None:
+        super().__init__(description, code=code)
+        self.headers["WWW-Authenticate"] = (
+            f'Bearer error="invalid_token", error_description="{self.description}"'
+        )
+
+
+class TokenExpired(InvalidToken):
+    code = "token_expired"
+    description = "The access token has expired."
+
+
+class TokenRevoked(InvalidToken):
+    code = "token_revoked"
+    description = "The access token has been revoked."
+
+
+class Forbidden(AuthError):
+    status = 403
+    code = "forbidden"
+    description = "You are not allowed to do this."
+
+
+class StepUpRequired(AuthError):
+    status = 403
+    code = "mfa_step_up_required"
+    description = "This operation needs a recent second factor: complete a step-up first."
+
+
+class NotFound(AuthError):
+    status = 404
+    code = "not_found"
+    description = "Not found."
+
+
+class Conflict(AuthError):
+    status = 409
+    code = "conflict"
+
+
+class WeakPassword(AuthError):
+    status = 422
+    code = "weak_password"
+    description = "The password does not meet the policy."
+
+
+class TooManyRequests(AuthError):
+    status = 429
+    code = "rate_limited"
+    description = "Too many requests; try again later."
+
+    def __init__(
+        self, retry_after: float, description: str | None = None, *, code: str | None = None
+    ) -> None:
+        seconds = max(1, int(retry_after + 0.999))
+        super().__init__(description, code=code, headers={"Retry-After": str(seconds)})
+        self.retry_after = seconds
+
+
+class TemporarilyLocked(TooManyRequests):
+    code = "temporarily_locked"
+    description = "Too many failed attempts; this account is temporarily locked."
+
+
+class ServiceUnavailable(AuthError):
+    status = 503
+    code = "temporarily_unavailable"
+    description = "The service cannot answer right now; try again shortly."
+
+    def __init__(self, description: str | None = None, retry_after: int = 5) -> None:
+        super().__init__(description, headers={"Retry-After": str(retry_after)})
+
+
+def _is_store_outage(exc: BaseException) -> bool:
+    """Redis or the database could not be reached: fail closed with 503, never open."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError, PoolTimeout)):
+        return True
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def render(exc: AuthError) -> Response:
+    headers = {"Cache-Control": "no-store", **exc.headers}
+    return json_response(exc.body(), status=exc.status, headers=headers)
+
+
+def install_handlers(app: FastAPI) -> None:
+    """The one error handler set: every failure leaves as the contract's JSON shape."""
+
+    async def on_auth_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AuthError)
+        return render(exc)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        details = [
+            {"loc": [str(p) for p in err.get("loc", ())], "msg": str(err.get("msg", ""))}
+            for err in exc.errors()
+        ]
+        if request.url.path in OAUTH_PATHS:
+            return render(InvalidRequest("The request is missing or has a malformed parameter."))
+        return render(
+            AuthError(
+                "The request body is invalid.",
+                code="invalid_request",
+                status=422,
+                extra={"detail": details},
+            )
+        )
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
+        code = codes.get(exc.status_code, "invalid_request")
+        description = exc.detail if isinstance(exc.detail, str) else "The request was refused."
+        return render(AuthError(description, code=code, status=exc.status_code))
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        if _is_store_outage(exc):
+            log.error("store unavailable: %s", type(exc).__name__)
+            return render(ServiceUnavailable())
+        log.exception("unhandled error on %s", request.url.path)
+        return render(
+            AuthError("An internal error occurred.", code="server_error", status=500)
+        )
+
+    app.add_exception_handler(AuthError, on_auth_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    # Registered by class so that Starlette's ExceptionMiddleware answers them (a 503, quietly);
+    # anything else reaches the catch-all, which logs the trace on the server only.
+    for outage in _outage_types():
+        app.add_exception_handler(outage, on_unexpected)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+def _outage_types() -> tuple[type[Exception], ...]:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    return (RedisConnectionError, RedisTimeoutError, OperationalError, InterfaceError, PoolTimeout,
+            ConnectionError)

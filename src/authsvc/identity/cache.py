@@ -1,0 +1,69 @@
+"""The user cache: what introspection and the session layer need of a user, in Redis.
+
+Readers fill a missing entry with SET NX; every change to a user overwrites it after the change
+has committed. A reader that loaded an old row just before a change can therefore never
+overwrite the newer entry, so no stale `active` or `roles` is served (the design's 5-minute cache,
+invalidated on change).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass
+
+import orjson
+from redis.asyncio import Redis
+
+from authsvc.identity.models import User
+from authsvc.kv import Keys
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    id: str
+    email: str
+    roles: tuple[str, ...]
+    active: bool
+    email_verified: bool
+    totp: bool
+    email_mfa: bool
+    version: int
+
+    @classmethod
+    def of(cls, user: User) -> UserView:
+        return cls(
+            id=str(user.id),
+            email=user.email,
+            roles=tuple(user.roles or ()),
+            active=bool(user.is_active),
+            email_verified=bool(user.email_verified),
+            totp=bool(user.totp_enabled),
+            email_mfa=bool(user.email_mfa_enabled),
+            version=int(user.version or 1),
+        )
+
+    def dumps(self) -> bytes:
+        return orjson.dumps(asdict(self))
+
+    @classmethod
+    def loads(cls, raw: bytes) -> UserView:
+        data = orjson.loads(raw)
+        data["roles"] = tuple(data["roles"])
+        return cls(**data)
+
+
+class UserCache:
+    def __init__(self, redis: Redis, ttl: int) -> None:
+        self.redis = redis
+        self.ttl = ttl
+        self.hits = 0
+        self.misses = 0
+
+    async def fill(self, view: UserView) -> None:
+        await self.redis.set(Keys.user(view.id), view.dumps(), ex=self.ttl, nx=True)
+
+    async def put(self, view: UserView) -> None:
+        await self.redis.set(Keys.user(view.id), view.dumps(), ex=self.ttl)
+
+    async def forget(self, user_id: uuid.UUID | str) -> None:
+        await self.redis.delete(Keys.user(str(user_id)))

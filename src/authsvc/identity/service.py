@@ -1,0 +1,147 @@
+"""Users: registration, password checks, profile reads through the cache, password changes."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authsvc.db import after_commit, utcnow
+from authsvc.errors import AuthError, Conflict, InvalidGrant, WeakPassword
+from authsvc.identity.cache import UserCache, UserView
+from authsvc.identity.emails import InvalidEmail, canonical_email
+from authsvc.identity.models import User
+from authsvc.identity.repository import UserRepository
+from authsvc.security.passwords import HashingService
+from authsvc.security.policy import PasswordValidator, normalize_password
+
+BAD_CREDENTIALS = "The username or password is incorrect."
+
+
+class PasswordTooLong(AuthError):
+    status = 422
+    code = "password_too_long"
+
+
+class IdentityService:
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        hasher: HashingService,
+        validator: PasswordValidator,
+        cache: UserCache,
+        max_password_length: int,
+    ) -> None:
+        self.session = session
+        self.users = UserRepository(session)
+        self.hasher = hasher
+        self.validator = validator
+        self.cache = cache
+        self.max_password_length = max_password_length
+
+    # ------------------------------------------------------------------ passwords
+    def prepare_password(self, password: str) -> str:
+        """The one normalization (NFKC) before any check or hash; over-long input refused fast."""
+        if len(password) > self.max_password_length:
+            raise PasswordTooLong(
+                f"Passwords are at most {self.max_password_length} characters."
+            )
+        return normalize_password(password)
+
+    def check_policy(self, password: str, *, email: str | None, mfa_enabled: bool = False) -> None:
+        unmet = self.validator.validate(password, email=email, mfa_enabled=mfa_enabled)
+        if unmet:
+            raise WeakPassword(
+                "The password does not meet the policy: "
+                + "; ".join(u.message for u in unmet),
+                extra={"unmet": [u.code for u in unmet]},
+            )
+
+    # ---------------------------------------------------------------- registration
+    async def register(self, email: str, password: str, display_name: str | None) -> User:
+        try:
+            email = canonical_email(email)
+        except InvalidEmail:
+            raise AuthError("That is not a valid e-mail address.", code="invalid_email",
+                            status=422) from None
+        password = self.prepare_password(password)
+        self.check_policy(password, email=email)
+        if await self.users.email_taken(email):
+            raise Conflict("An account with this e-mail address already exists.",
+                           code="email_taken")
+        user = User(
+            email=email,
+            display_name=(display_name or "").strip()[:200] or None,
+            password_hash=await self.hasher.hash_password(password),
+            roles=[],
+        )
+        try:
+            async with self.session.begin_nested():
+                await self.users.add(user)
+        except IntegrityError:  # two registrations raced for one address
+            raise Conflict("An account with this e-mail address already exists.",
+                           code="email_taken") from None
+        return user
+
+    # -------------------------------------------------------------- authentication
+    async def authenticate(self, username: str, password: str) -> User:
+        """The active user with this e-mail and password, else InvalidGrant.
+
+        Unknown, disabled and wrong-password cases do the same bcrypt work and raise the same
+        error, so neither the answer nor its timing tells which it was.
+        """
+        password = self.prepare_password(password)
+        try:
+            email = canonical_email(username)
+        except InvalidEmail:
+            email = None
+        user = await self.users.get_by_email(email) if email else None
+        ok = await self.hasher.verify_password(password, user.password_hash if user else None)
+        if not ok or user is None or not user.is_active:
+            raise InvalidGrant(BAD_CREDENTIALS)
+        if self.hasher.needs_rehash(user.password_hash):
+            user.password_hash = await self.hasher.hash_password(password)
+        return user
+
+    async def verify_current_password(self, user: User, password: str) -> bool:
+        return await self.hasher.verify_password(self.prepare_password(password), user.password_hash)
+
+    async def set_password(self, user: User, new_password: str) -> None:
+        password = self.prepare_password(new_password)
+        self.check_policy(password, email=user.email, mfa_enabled=user.mfa_enabled)
+        user.password_hash = await self.hasher.hash_password(password)
+        user.password_changed_at = utcnow()
+        await self.changed(user)
+
+    # --------------------------------------------------------------------- reads
+    async def get(self, user_id: uuid.UUID | str) -> User | None:
+        try:
+            uid = user_id if isinstance(user_id, uuid.UUID) else uuid.UUID(str(user_id))
+        except ValueError:
+            return None
+        return await self.users.get(uid)
+
+    async def view(self, user_id: str, cached: bytes | None = None) -> UserView | None:
+        """The cached view of a user (`cached`: the raw entry the caller already fetched)."""
+        if cached:
+            self.cache.hits += 1
+            return UserView.loads(cached)
+        self.cache.misses += 1
+        user = await self.get(user_id)
+        if user is None:
+            return None
+        view = UserView.of(user)
+        await self.cache.fill(view)
+        return view
+
+    async def changed(self, user: User) -> None:
+        """Every change to a user goes through here: version bump, cache write after commit."""
+        await self.users.touch(user)
+        view = UserView.of(user)
+
+        async def write_through() -> None:
+            await self.cache.put(view)
+
+        after_commit(self.session, write_through)

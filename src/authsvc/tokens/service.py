@@ -1,0 +1,257 @@
+"""The token life cycle: issue, rotate with reuse detection, revoke (RFC 6749, RFC 9700 §4.14).
+
+Access tokens are short JWTs carrying the family id as `sid`; refresh tokens are JWTs of `typ`
+refresh whose `jti` is recorded, so each can be spent once. Spending one twice revokes its
+whole family, the family's access tokens with it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authsvc.audit.service import AuditLog
+from authsvc.config import Settings
+from authsvc.db import utcnow
+from authsvc.errors import InvalidGrant, InvalidRequest
+from authsvc.identity.models import User
+from authsvc.security import jwt as tokens
+from authsvc.security.binding import ClientBinding
+from authsvc.security.jwt import TokenCodec, TokenError
+from authsvc.tokens.models import RefreshFamily, RefreshToken
+from authsvc.tokens.repository import TokenRepository
+from authsvc.tokens.revocations import RevocationList
+
+REFRESH_INVALID = "The refresh token is invalid, expired or revoked."
+_SCOPE_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F)) - {'"', "\\"}
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """Who the tokens are for, as the service saw them."""
+
+    user_agent: str | None
+    ip: str | None
+    client_id: str | None = None
+
+
+def validate_scope(scope: str | None) -> str | None:
+    """RFC 6749 §3.3: space-delimited tokens of printable ASCII without `"` and `\\`."""
+    if scope is None or scope == "":
+        return None
+    items = scope.split(" ")
+    if len(scope) > 1000 or any(not item or not set(item) <= _SCOPE_CHARS for item in items):
+        raise InvalidRequest("The scope is malformed.", code="invalid_scope")
+    return " ".join(dict.fromkeys(items))
+
+
+def _new_jti() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class TokenService:
+    def __init__(
+        self,
+        settings: Settings,
+        codec: TokenCodec,
+        binding: ClientBinding,
+        revocations: RevocationList,
+        audit: AuditLog,
+    ) -> None:
+        self.settings = settings
+        self.codec = codec
+        self.binding = binding
+        self.revocations = revocations
+        self.audit = audit
+
+    # ------------------------------------------------------------------- issuing
+    def _access_claims(
+        self, *, sub: str, sid: str | None, roles: list[str], amr: list[str], auth_time: int,
+        scope: str | None, client_id: str | None, client: Client,
+    ) -> dict[str, Any]:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "sub": sub, "typ": tokens.ACCESS, "jti": _new_jti(),
+            "exp": now + self.settings.access_token_ttl, "roles": roles, "amr": amr,
+            "auth_time": auth_time,
+        }
+        if sid:
+            claims["sid"] = sid
+        if scope:
+            claims["scope"] = scope
+        if client_id:
+            claims["client_id"] = client_id
+        bound = self.binding.claim(client.user_agent, client.ip)
+        if bound:
+            claims["bnd"] = bound
+        return claims
+
+    def _body(self, access: str, scope: str | None, refresh: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "access_token": access, "token_type": "Bearer",
+            "expires_in": self.settings.access_token_ttl,
+        }
+        if refresh:
+            body["refresh_token"] = refresh
+        if scope:
+            body["scope"] = scope
+        return body
+
+    async def _new_refresh(
+        self, session: AsyncSession, family: RefreshFamily, user_id: str, client: Client
+    ) -> str:
+        jti = _new_jti()
+        expires_at = family.expires_at
+        await TokenRepository(session).add_refresh(
+            RefreshToken(jti=jti, family_id=family.id, expires_at=expires_at)
+        )
+        claims: dict[str, Any] = {
+            "sub": user_id, "typ": tokens.REFRESH, "jti": jti, "sid": str(family.id),
+            "exp": int(expires_at.replace(tzinfo=expires_at.tzinfo or UTC).timestamp()),
+        }
+        bound = self.binding.claim(client.user_agent, client.ip)
+        if bound:
+            claims["bnd"] = bound
+        return self.codec.encode(claims)
+
+    async def issue_for_user(
+        self, session: AsyncSession, user: User, *, amr: list[str], client: Client,
+        scope: str | None = None, auth_time: int | None = None,
+    ) -> dict[str, Any]:
+        """A new family: access + refresh token after a completed login."""
+        auth_time = auth_time or int(time.time())
+        family = await TokenRepository(session).add_family(RefreshFamily(
+            user_id=user.id, client_id=client.client_id, scope=scope, amr=amr,
+            auth_time=auth_time, user_agent=(client.user_agent or "")[:300] or None,
+            expires_at=utcnow() + timedelta(seconds=self.settings.refresh_token_ttl),
+        ))
+        access = self.codec.encode(self._access_claims(
+            sub=str(user.id), sid=str(family.id), roles=list(user.roles or []), amr=amr,
+            auth_time=auth_time, scope=scope, client_id=client.client_id, client=client,
+        ))
+        refresh = await self._new_refresh(session, family, str(user.id), client)
+        return self._body(access, scope, refresh)
+
+    def issue_step_up(self, user: User, claims: dict[str, Any], method_amr: list[str],
+                      client: Client) -> dict[str, Any]:
+        """A fresh access token in the same family, with `mfa` in `amr` and `auth_time` now."""
+        amr = list(dict.fromkeys([*claims.get("amr", []), "mfa", *method_amr]))
+        access = self.codec.encode(self._access_claims(
+            sub=str(user.id), sid=claims.get("sid"), roles=list(user.roles or []), amr=amr,
+            auth_time=int(time.time()), scope=claims.get("scope"),
+            client_id=claims.get("client_id"), client=client,
+        ))
+        return self._body(access, claims.get("scope"))
+
+    def issue_for_client(self, client_id: str, scope: str | None, client: Client) -> dict[str, Any]:
+        """Client credentials (RFC 6749 §4.4): an access token whose subject is the client."""
+        now = int(time.time())
+        access = self.codec.encode(self._access_claims(
+            sub=client_id, sid=None, roles=[], amr=[], auth_time=now, scope=scope,
+            client_id=client_id, client=client,
+        ))
+        return self._body(access, scope)
+
+    # ------------------------------------------------------------------- refresh
+    def decode_refresh(self, token: str) -> dict[str, Any]:
+        try:
+            return self.codec.decode(token, typ=tokens.REFRESH)
+        except TokenError:
+            raise InvalidGrant(REFRESH_INVALID) from None
+
+    async def rotate(
+        self, session: AsyncSession, token: str, client: Client, *, load_user: Any
+    ) -> dict[str, Any]:
+        """Spend `token` and issue the next of its family; a replay revokes the family."""
+        claims = self.decode_refresh(token)
+        repo = TokenRepository(session)
+        family_id = await repo.spend_refresh(claims["jti"])
+        if family_id is None:
+            await self._refuse_spent(session, claims, client)
+        family = await repo.get_family(family_id) if family_id else None
+        if family is None or family.revoked_at is not None or str(family.id) != claims.get("sid"):
+            raise InvalidGrant(REFRESH_INVALID)
+        if not self.binding.matches(claims.get("bnd"), client.user_agent, client.ip):
+            await self.audit.record("binding_mismatch", user_id=family.user_id,
+                                    client_ip=client.ip, where="refresh")
+            raise InvalidGrant(REFRESH_INVALID)
+        user: User | None = await load_user(family.user_id)
+        if user is None or not user.is_active:
+            await self.revocations.revoke_family(session, family.id, family.expires_at,
+                                                 "user_inactive")
+            raise InvalidGrant(REFRESH_INVALID)
+        access = self.codec.encode(self._access_claims(
+            sub=str(user.id), sid=str(family.id), roles=list(user.roles or []),
+            amr=list(family.amr or []), auth_time=family.auth_time, scope=family.scope,
+            client_id=family.client_id, client=client,
+        ))
+        refresh = await self._new_refresh(session, family, str(user.id), client)
+        return self._body(access, family.scope, refresh)
+
+    async def _refuse_spent(self, session: AsyncSession, claims: dict[str, Any],
+                            client: Client) -> None:
+        """The token exists but was spent (or expired): reuse → revoke the family, atomically
+        with respect to the rotation that spent it (both go through the same row)."""
+        repo = TokenRepository(session)
+        known = await repo.get_refresh(claims["jti"])
+        if known is None or known.used_at is None:
+            raise InvalidGrant(REFRESH_INVALID)
+        family = await repo.get_family(known.family_id)
+        if family is not None:
+            await self.revocations.revoke_family(session, family.id, family.expires_at,
+                                                 "refresh_token_reuse")
+            # Commit the revocation even though the request fails.
+            await session.commit()
+            await self.audit.record("token_reuse", user_id=family.user_id, client_ip=client.ip,
+                                    family=str(family.id))
+        raise InvalidGrant(REFRESH_INVALID)
+
+    # -------------------------------------------------------------------- revoke
+    async def revoke_access(self, session: AsyncSession, claims: dict[str, Any],
+                            reason: str) -> None:
+        expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+        await self.revocations.revoke_jti(session, claims["jti"], expires, reason)
+
+    async def revoke_family_of(self, session: AsyncSession, sid: str | None, reason: str) -> None:
+        if not sid:
+            return
+        try:
+            family_id = uuid.UUID(sid)
+        except ValueError:
+            return
+        family = await TokenRepository(session).get_family(family_id)
+        if family is not None:
+            await self.revocations.revoke_family(session, family.id, family.expires_at, reason)
+
+    async def revoke_user_families(
+        self, session: AsyncSession, user_id: uuid.UUID, reason: str, *, keep: str | None = None
+    ) -> int:
+        """Revoke every live family of a user (but `keep`, the caller's own)."""
+        count = 0
+        for family in await TokenRepository(session).live_families(user_id):
+            if keep and str(family.id) == keep:
+                continue
+            await self.revocations.revoke_family(session, family.id, family.expires_at, reason)
+            count += 1
+        return count
+
+    async def revoke(self, session: AsyncSession, token: str, hint: str | None) -> None:
+        """RFC 7009: revoke whatever this token is; unknown tokens are silently accepted."""
+        order = (tokens.REFRESH, tokens.ACCESS) if hint == "refresh_token" else (
+            tokens.ACCESS, tokens.REFRESH)
+        for typ in order:
+            try:
+                claims = self.codec.decode(token, typ=typ)
+            except TokenError:
+                continue
+            if typ == tokens.ACCESS:
+                await self.revoke_access(session, claims, "revoked")
+            else:
+                await self.revoke_family_of(session, claims.get("sid"), "revoked")
+            return
