@@ -69,8 +69,12 @@ class Keys:
         return f"{PREFIX}bf:{{{username}}}:fails"
 
     @staticmethod
-    def login_lock(username: str) -> str:
-        return f"{PREFIX}bf:{{{username}}}:lock"
+    def failed_usernames(ip: str) -> str:
+        return f"{PREFIX}stuff:{{{ip}}}:users"
+
+    @staticmethod
+    def stuffing_flag(ip: str) -> str:
+        return f"{PREFIX}stuff:{{{ip}}}:flag"
 
     @staticmethod
     def rate(bucket: str, subject: str) -> str:

@@ -151,12 +151,12 @@ class TokenService:
 
     def issue_for_client(self, client_id: str, scope: str | None, client: Client) -> dict[str, Any]:
         """Client credentials (RFC 6749 §4.4): an access token whose subject is the client."""
-        now = int(time.time())
-        access = self.codec.encode(self._access_claims(
-            sub=client_id, sid=None, roles=[], amr=[], auth_time=now, scope=scope,
+        claims = self._access_claims(
+            sub=client_id, sid=None, roles=[], amr=[], auth_time=int(time.time()), scope=scope,
             client_id=client_id, client=client,
-        ))
-        return self._body(access, scope)
+        )
+        claims["gty"] = "client_credentials"
+        return self._body(self.codec.encode(claims), scope)
 
     # ------------------------------------------------------------------- refresh
     def decode_refresh(self, token: str) -> dict[str, Any]:

@@ -1,0 +1,146 @@
+"""FastAPI dependencies: the design's decorators (`@token_required`, `@admin_required`, ...)
+as composable `Annotated` aliases, so route signatures read like the contract."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authsvc.db import transaction
+from authsvc.errors import Forbidden, InvalidToken, StepUpRequired
+from authsvc.identity.cache import UserView
+from authsvc.identity.models import User
+from authsvc.identity.service import IdentityService
+from authsvc.net import client_address
+from authsvc.state import AppState
+from authsvc.tokens.introspection import BindingMismatch
+from authsvc.tokens.service import Client
+
+
+def get_state(request: Request) -> AppState:
+    return request.app.state.authsvc  # type: ignore[no-any-return]
+
+
+State = Annotated[AppState, Depends(get_state)]
+
+
+async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
+    async for session in transaction(get_state(request).sessions):
+        yield session
+
+
+# scope="function": the commit happens before the response is sent, never after.
+DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
+
+
+def get_client(request: Request) -> Client:
+    state = get_state(request)
+    return Client(
+        user_agent=request.headers.get("user-agent"),
+        ip=client_address(request, tuple(state.settings.trusted_proxies)),
+    )
+
+
+ClientInfo = Annotated[Client, Depends(get_client)]
+
+
+def get_identity(state: State, session: DbSession) -> IdentityService:
+    return IdentityService(
+        session,
+        hasher=state.hasher,
+        validator=state.validator,
+        cache=state.user_cache,
+        max_password_length=state.settings.password_max_length,
+    )
+
+
+Identity = Annotated[IdentityService, Depends(get_identity)]
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("A bearer access token is required.")
+    return token.strip()
+
+
+class TokenContext:
+    """A verified access token: its claims, the token itself, and the user's current view."""
+
+    def __init__(self, token: str, claims: dict[str, Any], view: UserView | None) -> None:
+        self.token = token
+        self.claims = claims
+        self.view = view
+
+    @property
+    def user_id(self) -> str:
+        return str(self.claims["sub"])
+
+
+async def require_token(request: Request, state: State, client: ClientInfo) -> TokenContext:
+    """`@token_required`: a valid, unrevoked access token of an active user, from its client."""
+    token = bearer_token(request)
+    try:
+        claims, view = await state.introspector.verify_access(
+            token, user_agent=client.user_agent, ip=client.ip
+        )
+    except BindingMismatch:
+        await state.audit.record("binding_mismatch", client_ip=client.ip, where=request.url.path)
+        raise
+    if view is None:
+        raise InvalidToken("This endpoint needs a user's access token.")
+    return TokenContext(token, claims, view)
+
+
+CurrentToken = Annotated[TokenContext, Depends(require_token)]
+
+
+async def require_user(token: CurrentToken, identity: Identity) -> User:
+    user = await identity.get(token.user_id)
+    if user is None or not user.is_active:
+        raise InvalidToken("The access token's user is disabled or deleted.")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(require_user)]
+
+
+async def require_admin(token: CurrentToken) -> TokenContext:
+    """`@admin_required`: the user's current roles (not the token's) include `admin`."""
+    if token.view is None or "admin" not in token.view.roles:
+        raise Forbidden("This operation needs the admin role.", code="insufficient_role")
+    return token
+
+
+Admin = Annotated[TokenContext, Depends(require_admin)]
+
+
+async def require_recent_mfa(token: CurrentToken, state: State) -> TokenContext:
+    """`@mfa_required`: the token proves a second factor within the step-up window."""
+    import time
+
+    claims = token.claims
+    recent = int(claims.get("auth_time") or 0) >= time.time() - state.settings.step_up_window
+    if "mfa" not in claims.get("amr", []) or not recent:
+        raise StepUpRequired()
+    return token
+
+
+RecentMfa = Annotated[TokenContext, Depends(require_recent_mfa)]
+
+
+def rate_limit(bucket: str, setting: str) -> Any:
+    """`@rate_limit`: count this request against the client address's budget for `bucket`.
+
+    `setting` names the `rate_limit_*` setting (e.g. "rate_limit_token": "30/60").
+    """
+
+    async def check(request: Request, state: State, client: ClientInfo) -> None:
+        rate = state.rates[setting]
+        await state.limiter.hit(bucket, client.ip or "-", rate)
+
+    return Depends(check)

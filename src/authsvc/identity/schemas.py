@@ -1,0 +1,51 @@
+"""Request and response bodies of the account endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from authsvc.identity.models import User
+
+
+class Registration(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # unknown fields such as `roles` are ignored
+
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=4096)
+    display_name: str | None = Field(default=None, max_length=200)
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=4096)
+    new_password: str = Field(max_length=4096)
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    display_name: str | None
+    roles: list[str]
+    is_active: bool
+    email_verified: bool
+    created_at: int
+
+
+def user_body(user: User, *, recovery_codes_left: int | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": str(user.id),
+        "email": user.email,
+        "display_name": user.display_name,
+        "roles": list(user.roles or []),
+        "is_active": user.is_active,
+        "email_verified": user.email_verified,
+        "created_at": int(user.created_at.timestamp()) if user.created_at else None,
+    }
+    if recovery_codes_left is not None:
+        body["mfa"] = {
+            "totp": bool(user.totp_enabled),
+            "email": bool(user.email_mfa_enabled),
+            "recovery_codes_left": recovery_codes_left,
+        }
+    return body

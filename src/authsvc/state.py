@@ -1,0 +1,47 @@
+"""Everything built once at start-up and shared by every request (Polar's typed `State`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from authsvc.audit.service import AuditLog
+from authsvc.clients.service import ClientService
+from authsvc.config import Settings
+from authsvc.identity.cache import UserCache
+from authsvc.protection.bruteforce import BruteForceProtector
+from authsvc.protection.patterns import StuffingDetector
+from authsvc.protection.ratelimit import Rate, RateLimiter
+from authsvc.security.binding import ClientBinding
+from authsvc.security.jwt import TokenCodec
+from authsvc.security.passwords import HashingService
+from authsvc.security.policy import PasswordValidator
+from authsvc.tokens.introspection import Introspector
+from authsvc.tokens.revocations import RevocationList
+from authsvc.tokens.service import TokenService
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis
+    hasher: HashingService
+    validator: PasswordValidator
+    codec: TokenCodec
+    binding: ClientBinding
+    revocations: RevocationList
+    user_cache: UserCache
+    clients: ClientService
+    audit: AuditLog
+    tokens: TokenService
+    introspector: Introspector
+    protector: BruteForceProtector
+    stuffing: StuffingDetector
+    limiter: RateLimiter
+    rates: dict[str, Rate]
+    extras: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,190 @@
+"""Token introspection (RFC 7662): the hot path of every service behind authsvc.
+
+For an active access token in the steady state this costs one HMAC check (skipped for a token
+already verified by this process), one pipelined Redis round trip (revocation list sentinel,
+revoked `jti`, revoked family, cached user), and no SQL. Anything not currently valid is
+`{"active": false}`; when Redis cannot be read the caller gets a 503, never `active: true`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from typing import Any
+
+from redis.asyncio import Redis
+
+from authsvc.errors import InvalidToken, TokenExpired, TokenRevoked
+from authsvc.identity.cache import UserView
+from authsvc.kv import Keys
+from authsvc.security import jwt as tokens
+from authsvc.security.binding import ClientBinding
+from authsvc.security.jwt import TokenCodec, TokenError, TokenExpiredError
+from authsvc.tokens.revocations import RevocationList
+
+INACTIVE: dict[str, Any] = {"active": False}
+
+
+class BindingMismatch(InvalidToken):
+    description = "The access token was issued to another client."
+
+CLIENT_CREDENTIALS = "client_credentials"
+
+
+class VerifiedTokens:
+    """A bounded cache of tokens whose signature this process already checked.
+
+    Only the signature check is skipped on a hit: expiry and revocation are checked on every
+    call. Keyed by the whole token string, so a token that differs in any byte is verified anew.
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._items: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def get(self, token: str) -> dict[str, Any] | None:
+        claims = self._items.get(token)
+        if claims is not None:
+            self._items.move_to_end(token)
+        return claims
+
+    def put(self, token: str, claims: dict[str, Any]) -> None:
+        self._items[token] = claims
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
+class Introspector:
+    def __init__(
+        self,
+        codec: TokenCodec,
+        binding: ClientBinding,
+        redis: Redis,
+        revocations: RevocationList,
+        load_user: Any,
+        check_refresh: Any,
+    ) -> None:
+        self.codec = codec
+        self.binding = binding
+        self.redis = redis
+        self.revocations = revocations
+        self.load_user = load_user  # async (user_id) -> UserView | None, fills the cache
+        self.check_refresh = check_refresh  # async (claims) -> bool: unspent and family live
+        self.verified = VerifiedTokens()
+
+    def _decode(self, token: str, typ: str) -> dict[str, Any]:
+        """Verified claims of a `typ` token, or InvalidToken / TokenExpired."""
+        claims = self.verified.get(token)
+        if claims is None:
+            try:
+                claims = self.codec.decode(token, typ=typ)
+            except TokenExpiredError:
+                raise TokenExpired() from None
+            except TokenError:
+                raise InvalidToken() from None
+            self.verified.put(token, claims)
+        if claims.get("typ") != typ:
+            raise InvalidToken()
+        if claims["exp"] <= time.time():
+            raise TokenExpired()
+        return claims
+
+    async def verify_access(
+        self, token: str, *, user_agent: str | None, ip: str | None, partial: bool = False
+    ) -> tuple[dict[str, Any], UserView | None]:
+        """The one check of an access token, for /introspect and every bearer endpoint.
+
+        Returns the claims and the user's current view (None for a client-credentials token);
+        raises TokenExpired, TokenRevoked or InvalidToken (malformed, forged, wrong type or
+        audience, bound to another client).
+        """
+        claims = self._decode(token, tokens.ACCESS)
+        if not self.binding.matches(claims.get("bnd"), user_agent, ip, partial=partial):
+            raise BindingMismatch()
+        is_client = claims.get("gty") == CLIENT_CREDENTIALS
+        revoked, cached = await self._states(claims, with_user=not is_client)
+        if revoked:
+            raise TokenRevoked()
+        if is_client:
+            return claims, None
+        view: UserView | None = await self.load_user(claims["sub"], cached)
+        if view is None or not view.active:
+            raise TokenRevoked("The access token's user is disabled or deleted.")
+        return claims, view
+
+    async def introspect(
+        self, token: str, hint: str | None, user_agent: str | None, ip: str | None
+    ) -> dict[str, Any]:
+        if not token or len(token) > 8192:
+            return INACTIVE
+        if hint != "refresh_token":
+            try:
+                claims, view = await self.verify_access(
+                    token, user_agent=user_agent, ip=ip, partial=True
+                )
+            except (InvalidToken, BindingMismatch):
+                pass
+            else:
+                return self._access_body(claims, view)
+        try:
+            claims = self._decode(token, tokens.REFRESH)
+        except InvalidToken:
+            if hint == "refresh_token":  # RFC 7662 §2.1: the hint is only a hint
+                return await self.introspect(token, "access_token", user_agent, ip)
+            return INACTIVE
+        if not self.binding.matches(claims.get("bnd"), user_agent, ip, partial=True):
+            return INACTIVE
+        return await self._refresh(claims)
+
+    async def _states(self, claims: dict[str, Any], with_user: bool) -> tuple[bool, bytes | None]:
+        """(revoked?, cached user entry) in one round trip; reloads a lost revocation list."""
+        sid = claims.get("sid")
+        for _attempt in range(2):
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.exists(Keys.revocations_loaded)
+            pipe.exists(Keys.revoked_jti(claims["jti"]))
+            pipe.exists(Keys.revoked_family(sid) if sid else Keys.revoked_family("-"))
+            pipe.get(Keys.user(claims["sub"]) if with_user else Keys.user("-"))
+            loaded, jti_revoked, family_revoked, cached = await pipe.execute()
+            if loaded:
+                return bool(jti_revoked or family_revoked), cached if with_user else None
+            # Redis lost the list (restart, failover, FLUSHALL): rebuild it before answering.
+            await self.revocations.ensure_loaded()
+        raise RuntimeError("the revocation list could not be loaded")
+
+    @staticmethod
+    def _access_body(claims: dict[str, Any], view: UserView | None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "active": True,
+            "sub": claims["sub"],
+            "username": view.email if view else claims["sub"],
+            "client_id": claims.get("client_id"),
+            "scope": claims.get("scope"),
+            "token_type": "access_token",
+            "exp": claims["exp"],
+            "iat": claims["iat"],
+            "nbf": claims["nbf"],
+            "jti": claims["jti"],
+            "iss": claims["iss"],
+            "aud": claims["aud"],
+            "roles": list(view.roles) if view else list(claims.get("roles", [])),
+            "amr": claims.get("amr", []),
+            "auth_time": claims.get("auth_time"),
+        }
+        if claims.get("sid"):
+            body["sid"] = claims["sid"]
+        return body
+
+    async def _refresh(self, claims: dict[str, Any]) -> dict[str, Any]:
+        revoked, cached = await self._states(claims, with_user=True)
+        if revoked or not await self.check_refresh(claims):
+            return INACTIVE
+        view = await self.load_user(claims["sub"], cached)
+        if view is None or not view.active:
+            return INACTIVE
+        return {
+            "active": True, "sub": claims["sub"], "username": view.email,
+            "token_type": "refresh_token", "exp": claims["exp"], "iat": claims["iat"],
+            "jti": claims["jti"], "iss": claims["iss"], "aud": claims["aud"],
+            "sid": claims.get("sid"),
+        }

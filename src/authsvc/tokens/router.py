@@ -1,0 +1,129 @@
+"""The OAuth edge: /token (RFC 6749), /introspect (RFC 7662), /revoke (RFC 7009), /logout and
+the authorization-server metadata (RFC 8414). Form in, JSON out; services do the work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from authsvc.deps import ClientInfo, CurrentToken, DbSession, Identity, State, rate_limit
+from authsvc.errors import InvalidClient, InvalidRequest, UnsupportedGrantType
+from authsvc.forms import read_form, require
+from authsvc.identity.login import PasswordLogin
+from authsvc.responses import NO_STORE, json_response
+from authsvc.tokens.grants import complete_login
+from authsvc.tokens.service import Client, validate_scope
+
+router = APIRouter(tags=["tokens"])
+
+MFA_GRANT = "urn:authsvc:params:oauth:grant-type:mfa"
+GRANT_TYPES = ("password", "refresh_token", "client_credentials", MFA_GRANT)
+
+
+async def _optional_client(state: State, request: Request, form: dict[str, str]) -> str | None:
+    """The client named by the request: authenticated when credentials are given, otherwise a
+    known public `client_id` or none."""
+    view = await state.clients.authenticate(
+        request.headers.get("authorization"), form, required=False
+    )
+    if view is not None:
+        return view.client_id
+    client_id = form.get("client_id")
+    if client_id:
+        known = await state.clients.lookup(client_id[:64])
+        if known is None or not known.active:
+            raise InvalidClient()
+        return known.client_id
+    return None
+
+
+@router.post("/token", dependencies=[rate_limit("token", "rate_limit_token")])
+async def token(
+    request: Request, state: State, session: DbSession, identity: Identity, client: ClientInfo
+) -> Response:
+    form = await read_form(request)
+    grant = form.get("grant_type")
+    if not grant:
+        raise InvalidRequest("The parameter 'grant_type' is required.")
+    body: dict[str, Any]
+    if grant == "password":
+        username, password = require(form, "username", "password")
+        scope = validate_scope(form.get("scope"))
+        client_id = await _optional_client(state, request, form)
+        login = PasswordLogin(identity, state.protector, state.stuffing, state.audit,
+                              require_verified_email=state.settings.require_verified_email)
+        user = await login.verify(username, password, client)
+        bound = Client(client.user_agent, client.ip, client_id)
+        body = await complete_login(state, session, user, bound, scope=scope)
+    elif grant == "refresh_token":
+        (refresh,) = require(form, "refresh_token")
+        body = await state.tokens.rotate(session, refresh, client, load_user=identity.get)
+    elif grant == "client_credentials":
+        view = await state.clients.authenticate(request.headers.get("authorization"), form)
+        assert view is not None
+        scope = validate_scope(form.get("scope"))
+        body = state.tokens.issue_for_client(view.client_id, scope, client)
+    else:
+        raise UnsupportedGrantType()
+    return json_response(body, headers=NO_STORE)
+
+
+@router.post("/introspect")
+async def introspect(request: Request, state: State) -> Response:
+    form = await read_form(request)
+    view = await state.clients.authenticate(request.headers.get("authorization"), form)
+    assert view is not None
+    await state.limiter.hit("introspect", view.client_id, state.rates["rate_limit_introspect"])
+    token = form.get("token")
+    if token is None:
+        raise InvalidRequest("The parameter 'token' is required.")
+    body = await state.introspector.introspect(
+        token, form.get("token_type_hint"), form.get("client_user_agent"), form.get("client_ip")
+    )
+    return json_response(body, headers=NO_STORE)
+
+
+@router.post("/revoke")
+async def revoke(request: Request, state: State, session: DbSession) -> Response:
+    form = await read_form(request)
+    view = await state.clients.authenticate(request.headers.get("authorization"), form)
+    assert view is not None
+    await state.limiter.hit("revoke", view.client_id, state.rates["rate_limit_revoke"])
+    (token,) = require(form, "token")
+    await state.tokens.revoke(session, token, form.get("token_type_hint"))
+    return Response(status_code=200, headers=NO_STORE)
+
+
+@router.post("/logout", status_code=204)
+async def logout(token: CurrentToken, state: State, session: DbSession) -> Response:
+    """Revoke this access token and its refresh family."""
+    await state.tokens.revoke_access(session, token.claims, "logout")
+    await state.tokens.revoke_family_of(session, token.claims.get("sid"), "logout")
+    await state.audit.record("logout", user_id=token.user_id)
+    return Response(status_code=204)
+
+
+@router.get("/.well-known/oauth-authorization-server")
+async def metadata(state: State) -> Response:
+    issuer = state.settings.issuer
+    return json_response({
+        "issuer": issuer,
+        "token_endpoint": f"{issuer}/token",
+        "introspection_endpoint": f"{issuer}/introspect",
+        "revocation_endpoint": f"{issuer}/revoke",
+        "grant_types_supported": list(GRANT_TYPES),
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic",
+                                                          "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic",
+                                                       "client_secret_post"],
+        "response_types_supported": [],
+        "scopes_supported": [],
+        "service_documentation": f"{issuer}/docs",
+        "mfa_challenge_endpoint": f"{issuer}/mfa/challenge",
+        "userinfo_endpoint": f"{issuer}/users/me",
+        "registration_endpoint": f"{issuer}/users",
+        "password_policy_endpoint": f"{issuer}/password-policy",
+    }, headers={"Cache-Control": "public, max-age=3600"})
