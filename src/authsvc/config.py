@@ -117,6 +117,7 @@ class Settings(BaseSettings):
     smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
     smtp_timeout: float = Field(10.0, gt=0)
     smtp_retries: int = Field(3, ge=0, le=10)
+    smtp_ca_file: Path | None = None  # CA bundle for the server certificate; None: system CAs
     public_url: str | None = None
     reset_token_ttl: int = Field(1800, ge=60)
     verify_token_ttl: int = Field(86_400, ge=60)

@@ -1,0 +1,17 @@
+"""Mail: the messages authsvc sends, the senders (SMTP, log) and background delivery."""
+
+from authsvc.courier.courier import Courier, DeliveryFailed
+from authsvc.courier.messages import HeaderInjection, MessageFactory
+from authsvc.courier.sender import LogSender, MailRejected, MailSender, SmtpSender, make_sender
+
+__all__ = [
+    "Courier",
+    "DeliveryFailed",
+    "HeaderInjection",
+    "LogSender",
+    "MailRejected",
+    "MailSender",
+    "MessageFactory",
+    "SmtpSender",
+    "make_sender",
+]
