@@ -2,11 +2,101 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
+import pytest_asyncio
 
+from authsvc.config import Settings, load_settings
+from authsvc.main import create_app
+from authsvc.state import AppState
+from tests import infra
 from tests.smtp_server import SmtpSink
+
+# ------------------------------------------------------------- PostgreSQL and Redis
+
+
+@pytest_asyncio.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    """A PostgreSQL database of this run's own, migrated with the real migrations."""
+    name, url = await infra.create_database()
+    try:
+        from authsvc.db import make_engine
+        from authsvc.migrate import upgrade
+
+        engine = make_engine(load_settings(env="testing", database_url=url, redis_url="redis://x"))
+        await upgrade(engine)
+        await engine.dispose()
+        yield url
+    finally:
+        await infra.drop_database(name)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def redis_url() -> AsyncIterator[str]:
+    index = await infra.claim_redis_db()
+    try:
+        yield f"{infra.REDIS_BASE}/{index}"
+    finally:
+        await infra.release_redis_db(index)
+
+
+@pytest.fixture(scope="session")
+def make_settings(database_url: str, redis_url: str) -> Any:
+    """Settings of the testing profile on the run's PostgreSQL and Redis, with overrides."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "env": "testing",
+            "database_url": database_url,
+            "redis_url": redis_url,
+            "jwt_secret": "test-jwt-secret-that-is-long-enough-0123456789",
+            "encryption_key": "test-encryption-key-long-enough-0123456789",
+            "issuer": "http://authsvc.test",
+        }
+        values.update(overrides)
+        return load_settings(**values)
+
+    return make
+
+
+@pytest_asyncio.fixture(scope="session")
+async def app(make_settings: Any) -> AsyncIterator[Any]:
+    """The app with the testing profile, its lifespan running for the whole session."""
+    application = create_app(make_settings())
+    async with infra.running(application):
+        yield application
+
+
+@pytest.fixture
+def state(app: Any) -> AppState:
+    return app.state.authsvc  # type: ignore[no-any-return]
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _clean_redis(request: pytest.FixtureRequest) -> None:
+    """Each test starts with an empty Redis (but the run's claim on its database)."""
+    if "app" in request.fixturenames:
+        state: AppState = request.getfixturevalue("app").state.authsvc
+        await infra.flush_keeping_claim(state.redis)
+        state.clients._local.clear()
+
+
+@pytest_asyncio.fixture
+async def api(app: Any) -> AsyncIterator[infra.Api]:
+    async with infra.Api(app) as client:
+        yield client
+
+
+@pytest_asyncio.fixture
+async def service_client(state: AppState) -> tuple[str, str]:
+    """A registered service client: (client_id, client_secret)."""
+    from authsvc.db import transaction
+
+    async for session in transaction(state.sessions):
+        issued = await state.clients.create(session, "resource-server")
+    return issued.client_id, issued.client_secret
 
 # --------------------------------------------------------------------------- SMTP
 

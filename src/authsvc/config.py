@@ -304,7 +304,10 @@ def _local_secret(path: Path) -> str:
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
         value = secrets.token_urlsafe(48)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker wrote it first
+            return path.read_text(encoding="utf-8").strip()
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(value)
         return value

@@ -142,6 +142,12 @@ class TemporarilyLocked(TooManyRequests):
     description = "Too many failed attempts; this account is temporarily locked."
 
 
+class BodyTooLarge(AuthError):
+    status = 413
+    code = "request_too_large"
+    description = "The request body is too large."
+
+
 class ServiceUnavailable(AuthError):
     status = 503
     code = "temporarily_unavailable"

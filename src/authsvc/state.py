@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from authsvc.audit.service import AuditLog
 from authsvc.clients.service import ClientService
 from authsvc.config import Settings
-from authsvc.identity.cache import UserCache
+from authsvc.identity.cache import UserCache, UserDirectory
 from authsvc.protection.bruteforce import BruteForceProtector
 from authsvc.protection.patterns import StuffingDetector
 from authsvc.protection.ratelimit import Rate, RateLimiter
@@ -36,6 +36,7 @@ class AppState:
     binding: ClientBinding
     revocations: RevocationList
     user_cache: UserCache
+    users: UserDirectory
     clients: ClientService
     audit: AuditLog
     tokens: TokenService

@@ -14,7 +14,10 @@ from dataclasses import asdict, dataclass
 import orjson
 from redis.asyncio import Redis
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from authsvc.identity.models import User
+from authsvc.identity.repository import UserRepository
 from authsvc.kv import Keys
 
 
@@ -67,3 +70,32 @@ class UserCache:
 
     async def forget(self, user_id: uuid.UUID | str) -> None:
         await self.redis.delete(Keys.user(str(user_id)))
+
+
+class UserDirectory:
+    """Cache-aside reads of users for the hot paths (introspection, bearer endpoints, sessions)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], cache: UserCache) -> None:
+        self._sessions = sessions
+        self.cache = cache
+
+    async def view(self, user_id: str, cached: bytes | None = None) -> UserView | None:
+        """The user's view: `cached` if the caller already fetched the entry, else from Redis,
+        else from the database (then cached with SET NX)."""
+        if cached is None:
+            cached = await self.cache.redis.get(Keys.user(user_id))
+        if cached:
+            self.cache.hits += 1
+            return UserView.loads(cached)
+        self.cache.misses += 1
+        try:
+            uid = uuid.UUID(user_id)
+        except ValueError:
+            return None
+        async with self._sessions() as session:
+            user = await UserRepository(session).get(uid)
+        if user is None:
+            return None
+        view = UserView.of(user)
+        await self.cache.fill(view)
+        return view

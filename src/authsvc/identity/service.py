@@ -123,19 +123,6 @@ class IdentityService:
             return None
         return await self.users.get(uid)
 
-    async def view(self, user_id: str, cached: bytes | None = None) -> UserView | None:
-        """The cached view of a user (`cached`: the raw entry the caller already fetched)."""
-        if cached:
-            self.cache.hits += 1
-            return UserView.loads(cached)
-        self.cache.misses += 1
-        user = await self.get(user_id)
-        if user is None:
-            return None
-        view = UserView.of(user)
-        await self.cache.fill(view)
-        return view
-
     async def changed(self, user: User) -> None:
         """Every change to a user goes through here: version bump, cache write after commit."""
         await self.users.touch(user)

@@ -88,3 +88,13 @@ class TokenRepository:
             select(Revocation.jti, Revocation.expires_at).where(Revocation.expires_at > utcnow())
         )
         return [(r[0], r[1]) for r in rows]
+
+    async def refresh_is_live(self, jti: str) -> bool:
+        """Unspent, unexpired, and its family not revoked."""
+        found = await self.session.execute(
+            select(RefreshToken.jti)
+            .join(RefreshFamily, RefreshFamily.id == RefreshToken.family_id)
+            .where(RefreshToken.jti == jti, RefreshToken.used_at.is_(None),
+                   RefreshToken.expires_at > utcnow(), RefreshFamily.revoked_at.is_(None))
+        )
+        return found.first() is not None

@@ -1,0 +1,193 @@
+"""The `authsvc` command: serve, migrate, create-admin, create-client, unlock."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from authsvc.config import ConfigError, Settings, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print(f"authsvc: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+async def _with_state(settings: Settings, work: Callable[[Any, Any], Awaitable[int]]) -> int:
+    from authsvc.db import transaction
+    from authsvc.main import build_state, close_state
+
+    state = await build_state(settings)
+    try:
+        async for session in transaction(state.sessions):
+            return await work(state, session)
+    finally:
+        await close_state(state)
+    return 1
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings()
+    if settings.embedded_redis and args.workers > 1:
+        print("authsvc: the in-process Redis stand-in serves one process; set "
+              "AUTHSVC_REDIS_URL to run several workers", file=sys.stderr)
+        return 2
+    if settings.embedded_database:
+        asyncio.run(_migrate(settings))
+    _ = settings.jwt_key  # create the development key once, before the workers start
+    _ = settings.data_key
+    print(f"authsvc: {settings.env} profile, {settings.resolved_database_url.split('://')[0]}"
+          f", {'in-process Redis stand-in' if settings.embedded_redis else 'Redis'}"
+          f", listening on http://{args.host}:{args.port}", file=sys.stderr)
+    uvicorn.run(
+        "authsvc.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        proxy_headers=False,  # the client address comes from AUTHSVC_TRUSTED_PROXIES only
+        server_header=False,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=20,
+    )
+    return 0
+
+
+async def _migrate(settings: Settings) -> None:
+    from authsvc.db import make_engine
+    from authsvc.migrate import upgrade
+
+    engine = make_engine(settings)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings()
+    asyncio.run(_migrate(settings))
+    print("authsvc: database is up to date", file=sys.stderr)
+    return 0
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password (again): ") != first:
+        print("authsvc: the passwords differ", file=sys.stderr)
+        raise SystemExit(2)
+    return first
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    settings = _settings()
+    password = _read_password(args.password_stdin)
+
+    async def work(state: Any, session: Any) -> int:
+        from authsvc.errors import AuthError
+        from authsvc.identity.service import IdentityService
+
+        identity = IdentityService(
+            session, hasher=state.hasher, validator=state.validator, cache=state.user_cache,
+            max_password_length=settings.password_max_length,
+        )
+        try:
+            user = await identity.register(args.email, password, None)
+        except AuthError as exc:
+            print(f"authsvc: {exc.description}", file=sys.stderr)
+            return 2
+        user.roles = ["admin"]
+        user.email_verified = True
+        await identity.changed(user)
+        await state.audit.record("user_registered", user_id=user.id, via="cli", role="admin")
+        print(json.dumps({"id": str(user.id), "email": user.email, "roles": user.roles}))
+        return 0
+
+    return asyncio.run(_with_state(settings, work))
+
+
+def cmd_create_client(args: argparse.Namespace) -> int:
+    settings = _settings()
+
+    async def work(state: Any, session: Any) -> int:
+        from authsvc.errors import AuthError
+
+        try:
+            issued = await state.clients.create(session, args.name)
+        except AuthError as exc:
+            print(f"authsvc: {exc.description}", file=sys.stderr)
+            return 2
+        await state.audit.record("client_created", subject=issued.client_id, via="cli")
+        print(json.dumps({"client_id": issued.client_id, "client_secret": issued.client_secret}))
+        return 0
+
+    return asyncio.run(_with_state(settings, work))
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    settings = _settings()
+
+    async def work(state: Any, session: Any) -> int:
+        from authsvc.identity.login import lockout_key
+
+        key = lockout_key(args.email)
+        await state.protector.unlock(key)
+        await state.audit.record("unlock", subject=key, via="cli")
+        print(f"authsvc: {key} unlocked", file=sys.stderr)
+        return 0
+
+    return asyncio.run(_with_state(settings, work))
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="authsvc", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", default=os.environ.get("AUTHSVC_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("AUTHSVC_PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("AUTHSVC_WORKERS", "1")))
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="bring the database schema up to date")
+    migrate.set_defaults(func=cmd_migrate)
+
+    admin = sub.add_parser("create-admin", help="create a user with the admin role")
+    admin.add_argument("email")
+    admin.add_argument("--password-stdin", action="store_true",
+                       help="read the password from one line of standard input")
+    admin.set_defaults(func=cmd_create_admin)
+
+    client = sub.add_parser("create-client", help="create a service client; prints its secret once")
+    client.add_argument("name")
+    client.set_defaults(func=cmd_create_client)
+
+    unlock = sub.add_parser("unlock", help="clear the lockout of a username")
+    unlock.add_argument("email")
+    unlock.set_defaults(func=cmd_unlock)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

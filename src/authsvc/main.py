@@ -1,0 +1,139 @@
+"""The application: `create_app(settings)`; everything is built once, in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from authsvc import __version__
+from authsvc.audit.service import AuditLog
+from authsvc.clients.service import ClientService
+from authsvc.config import Settings, load_settings
+from authsvc.db import make_engine, make_sessionmaker
+from authsvc.errors import install_handlers
+from authsvc.identity.cache import UserCache, UserDirectory
+from authsvc.kv import make_redis
+from authsvc.middleware import RequestContext
+from authsvc.protection.bruteforce import BruteForceProtector
+from authsvc.protection.patterns import StuffingDetector
+from authsvc.protection.ratelimit import Rate, RateLimiter
+from authsvc.responses import JSONResponse
+from authsvc.security.binding import ClientBinding
+from authsvc.security.jwt import TokenCodec
+from authsvc.security.passwords import HashingService
+from authsvc.security.policy import Blocklist, PasswordValidator, PolicyRules
+from authsvc.state import AppState
+from authsvc.tokens.introspection import Introspector
+from authsvc.tokens.repository import TokenRepository
+from authsvc.tokens.revocations import RevocationList
+from authsvc.tokens.service import TokenService
+
+log = logging.getLogger("authsvc")
+
+RATE_SETTINGS = (
+    "rate_limit_token", "rate_limit_register", "rate_limit_mfa_challenge", "rate_limit_forgot",
+    "rate_limit_login_page", "rate_limit_introspect", "rate_limit_revoke",
+)
+
+
+async def build_state(settings: Settings) -> AppState:
+    engine = make_engine(settings)
+    sessions = make_sessionmaker(engine)
+    redis = make_redis(settings)
+    if settings.embedded_database:
+        from authsvc.migrate import upgrade_embedded
+
+        await upgrade_embedded(engine)
+    codec = TokenCodec(
+        settings.jwt_key,
+        issuer=settings.issuer,
+        audience=settings.token_audience,
+        leeway=settings.token_leeway,
+        previous_keys=tuple(s.get_secret_value().encode() for s in settings.jwt_previous_secrets),
+    )
+    binding = ClientBinding(settings.token_binding, settings.jwt_key)
+    revocations = RevocationList(redis, sessions)
+    audit = AuditLog(sessions)
+    user_cache = UserCache(redis, settings.user_cache_ttl)
+    tokens = TokenService(settings, codec, binding, revocations, audit)
+    state = AppState(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        redis=redis,
+        hasher=HashingService(settings.bcrypt_rounds, threads=settings.hash_threads),
+        validator=PasswordValidator(PolicyRules.from_settings(settings), Blocklist.load()),
+        codec=codec,
+        binding=binding,
+        revocations=revocations,
+        user_cache=user_cache,
+        users=UserDirectory(sessions, user_cache),
+        clients=ClientService(sessions, redis),
+        audit=audit,
+        tokens=tokens,
+        introspector=None,  # type: ignore[arg-type]
+        protector=BruteForceProtector(redis, settings),
+        stuffing=StuffingDetector(redis, threshold=settings.stuffing_usernames_threshold,
+                                  window=settings.stuffing_window),
+        limiter=RateLimiter(redis),
+        rates={name: Rate.parse(getattr(settings, name)) for name in RATE_SETTINGS},
+    )
+    async def refresh_is_live(claims: dict[str, Any]) -> bool:
+        async with sessions() as session:
+            return await TokenRepository(session).refresh_is_live(claims["jti"])
+
+    state.introspector = Introspector(
+        codec, binding, redis, revocations,
+        load_user=state.users.view, check_refresh=refresh_is_live,
+    )
+    return state
+
+
+async def close_state(state: AppState) -> None:
+    state.hasher.close()
+    await state.redis.aclose()
+    await state.engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = await build_state(settings)
+        app.state.authsvc = state
+        if settings.embedded_database or settings.embedded_redis:
+            log.warning(
+                "authsvc %s running the %s profile on embedded defaults (%s%s): "
+                "not for production",
+                __version__, settings.env,
+                "SQLite" if settings.embedded_database else "PostgreSQL",
+                ", in-process Redis stand-in" if settings.embedded_redis else "",
+            )
+        try:
+            yield
+        finally:
+            await close_state(state)
+
+    app = FastAPI(
+        title="authsvc",
+        version=__version__,
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_handlers(app)
+    from authsvc.identity.router import router as identity_router
+    from authsvc.ops.health import router as health_router
+    from authsvc.tokens.router import router as token_router
+
+    app.include_router(token_router)
+    app.include_router(identity_router)
+    app.include_router(health_router)
+    app.add_middleware(RequestContext, max_body=settings.max_body_bytes)
+    return app

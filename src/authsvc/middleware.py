@@ -1,0 +1,70 @@
+"""Pure ASGI middleware: request ids and the body-size limit (cheap on the hot path)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from authsvc.errors import BodyTooLarge, render
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+class RequestContext:
+    """Echo a sane `X-Request-ID` (or make one) on every response; refuse oversized bodies with
+    413 before anything parses them."""
+
+    def __init__(self, app: ASGIApp, *, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = ""
+        length = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                request_id = candidate if _SAFE_ID.match(candidate) else ""
+            elif name == b"content-length":
+                length = value
+        request_id = request_id or secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        if length is not None:
+            try:
+                too_big = int(length) > self.max_body
+            except ValueError:
+                too_big = True
+            if too_big:
+                await _refuse(scope, receive, send_with_id)
+                return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise BodyTooLarge()
+            return message
+
+        # A body that grows past the limit while streaming raises BodyTooLarge (an AuthError),
+        # which the app's error handler renders as 413.
+        await self.app(scope, limited_receive, send_with_id)
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
+    await render(BodyTooLarge())(scope, receive, send)

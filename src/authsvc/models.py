@@ -1,0 +1,14 @@
+"""Every table, imported in one place so the metadata (and Alembic) sees them all."""
+
+from authsvc.audit.models import AuditEvent
+from authsvc.clients.models import Client
+from authsvc.db import Base
+from authsvc.identity.models import User
+from authsvc.mfa.models import RecoveryCode
+from authsvc.recovery.models import ActionToken
+from authsvc.tokens.models import RefreshFamily, RefreshToken, Revocation
+
+__all__ = [
+    "ActionToken", "AuditEvent", "Base", "Client", "RecoveryCode", "RefreshFamily",
+    "RefreshToken", "Revocation", "User",
+]

@@ -1,0 +1,112 @@
+"""Real PostgreSQL and Redis for the tests: a database of our own per run, a Redis DB claimed
+for the run, and an app wired to both. Nothing here skips: an unreachable server fails the run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import uuid
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import httpx
+import redis.asyncio as aioredis
+
+PG_ADMIN_DSN = os.environ.get("AUTHSVC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_BASE = os.environ.get("AUTHSVC_TEST_REDIS", "redis://127.0.0.1:6379")
+CLAIM_KEY = "authsvc-test-claim"
+
+
+async def create_database() -> tuple[str, str]:
+    """Create an empty database for this run; returns (name, SQLAlchemy URL)."""
+    name = f"authsvc_test_{os.getpid()}_{secrets.token_hex(4)}"
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    host_part = PG_ADMIN_DSN.split("://", 1)[1].rsplit("/", 1)[0]
+    return name, f"postgresql+asyncpg://{host_part}/{name}"
+
+
+async def drop_database(name: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def claim_redis_db() -> int:
+    """A Redis logical database no other test run is using (claimed with SET NX)."""
+    token = f"{os.getpid()}-{secrets.token_hex(4)}"
+    for index in range(1, 16):
+        client = aioredis.Redis.from_url(f"{REDIS_BASE}/{index}")
+        try:
+            if await client.set(CLAIM_KEY, token, nx=True, ex=7200):
+                await client.flushdb()
+                await client.set(CLAIM_KEY, token, ex=7200)
+                return index
+        finally:
+            await client.aclose()
+    raise RuntimeError("no free Redis database for the tests (all 15 claimed)")
+
+
+async def release_redis_db(index: int) -> None:
+    client = aioredis.Redis.from_url(f"{REDIS_BASE}/{index}")
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
+
+
+async def flush_keeping_claim(redis: aioredis.Redis) -> None:
+    claim = await redis.get(CLAIM_KEY)
+    await redis.flushdb()
+    if claim:
+        await redis.set(CLAIM_KEY, claim, ex=7200)
+
+
+def random_ip() -> str:
+    return f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
+
+
+STRONG_PASSWORD = "Correct-Horse-7-Battery"
+
+
+class Api:
+    """An httpx client on the app, from one client address and User-Agent."""
+
+    def __init__(self, app: Any, *, ip: str | None = None, user_agent: str = "pytest-agent/1.0"):
+        self.ip = ip or random_ip()
+        self.user_agent = user_agent
+        transport = httpx.ASGITransport(app=app, client=(self.ip, 40000))
+        self.http = httpx.AsyncClient(
+            transport=transport, base_url="http://testserver",
+            headers={"User-Agent": user_agent},
+        )
+
+    async def __aenter__(self) -> Api:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.aclose()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.http, name)
+
+
+@asynccontextmanager
+async def running(app: Any):  # type: ignore[no-untyped-def]
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+def run(coro: Any) -> Any:
+    return asyncio.get_event_loop().run_until_complete(coro)
