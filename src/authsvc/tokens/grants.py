@@ -17,6 +17,6 @@ async def complete_login(
     """Tokens for a user whose password was just verified (or an `mfa_required` refusal)."""
     body = await state.tokens.issue_for_user(session, user, amr=["pwd"], client=client,
                                              scope=scope)
-    await state.audit.record("login_success", user_id=user.id, client_ip=client.ip,
-                             method="password")
+    await state.audit.record("login_success", session=session, user_id=user.id,
+                             client_ip=client.ip, method="password")
     return body

@@ -101,7 +101,7 @@ async def logout(token: CurrentToken, state: State, session: DbSession) -> Respo
     """Revoke this access token and its refresh family."""
     await state.tokens.revoke_access(session, token.claims, "logout")
     await state.tokens.revoke_family_of(session, token.claims.get("sid"), "logout")
-    await state.audit.record("logout", user_id=token.user_id)
+    await state.audit.record("logout", session=session, user_id=token.user_id)
     return Response(status_code=204)
 
 
