@@ -1,7 +1,7 @@
 """CSRF: synchronizer tokens and signed pre-session double-submit pairs."""
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from authsvc.security.csrf import PreSessionCsrf, csrf_matches, new_csrf_token
@@ -47,6 +47,7 @@ def test_non_ascii_input_is_compared_not_raised() -> None:
     assert not csrf_matches("abc", "é")
 
 
+@settings(deadline=None)
 @given(st.text(), st.text())
 def test_matches_is_string_equality_on_non_empty_strings(a: str, b: str) -> None:
     assert csrf_matches(a, b) == (bool(a) and a == b)
