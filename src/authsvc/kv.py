@@ -79,3 +79,15 @@ class Keys:
     @staticmethod
     def rate(bucket: str, subject: str) -> str:
         return f"{PREFIX}rl:{{{bucket}:{subject}}}"
+
+    # Browser sessions share one hash tag: rotation and "log out everywhere" touch a session, its
+    # successor and the user's index in one transaction, which Redis Cluster allows in one slot.
+    @staticmethod
+    def session(digest: str) -> str:
+        """A browser session, named by the SHA-256 of its id, never by the id itself."""
+        return f"{PREFIX}{{sess}}:id:{digest}"
+
+    @staticmethod
+    def user_sessions(user_id: str) -> str:
+        """The set of session-key digests of one user."""
+        return f"{PREFIX}{{sess}}:user:{user_id}"
