@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import uuid
 from urllib.parse import parse_qs, urlparse
 
 from PIL import Image
 from pyzbar.pyzbar import ZBarSymbol, decode
 
+from authsvc.identity.models import User
 from tests import flows
 from tests.mfa.helpers import World, bearer, code_at, enrol_totp
 
@@ -59,9 +61,6 @@ async def test_the_qr_png_decodes_to_the_exact_otpauth_uri(world: World) -> None
 async def test_the_secret_is_stored_encrypted_and_never_shown_again(world: World) -> None:
     user = await flows.register(world.api)
     secret, _codes, access = await enrol_totp(world, user)
-    from authsvc.identity.models import User
-    import uuid
-
     async with world.state.sessions() as session:
         row = await session.get(User, uuid.UUID(user["id"]))
     assert row is not None and row.totp_secret and secret not in row.totp_secret

@@ -68,6 +68,8 @@ class Enrolment:
         return codes
 
     async def totp_disable(self, user: User) -> None:
+        if not user.totp_enabled:
+            return
         user.totp_enabled = False
         user.totp_secret = None
         await self._after_disable(user, "totp")
@@ -89,6 +91,8 @@ class Enrolment:
         await self.audit.record("mfa_enabled", user_id=user.id, method="email")
 
     async def email_disable(self, user: User) -> None:
+        if not user.email_mfa_enabled:
+            return
         user.email_mfa_enabled = False
         await self._after_disable(user, "email")
 
