@@ -60,7 +60,7 @@ async def build_state(settings: Settings) -> AppState:
     )
     binding = ClientBinding(settings.token_binding, settings.jwt_key)
     revocations = RevocationList(redis, sessions)
-    audit = AuditLog(sessions)
+    audit = AuditLog(sessions, defer=settings.embedded_database)
     user_cache = UserCache(redis, settings.user_cache_ttl)
     tokens = TokenService(settings, codec, binding, revocations, audit)
     mail_counts: Counter[str] = Counter()
@@ -107,6 +107,7 @@ async def build_state(settings: Settings) -> AppState:
 
 
 async def close_state(state: AppState) -> None:
+    await state.audit.drain()
     await state.courier.drain(state.settings.smtp_timeout)
     state.hasher.close()
     await state.redis.aclose()

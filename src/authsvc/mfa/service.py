@@ -110,7 +110,7 @@ class MfaService:
         digest = hash_code(code, key=self.runtime.recovery_key)
         if not user.mfa_enabled or not await self.repo.use_recovery_code(user.id, digest):
             return False
-        await self.state.audit.record("recovery_code_used", user_id=user.id,
+        await self.state.audit.record("recovery_code_used", session=self.session, user_id=user.id,
                                       left=await self.repo.recovery_codes_left(user.id))
         return True
 

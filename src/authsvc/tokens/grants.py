@@ -38,6 +38,6 @@ async def complete_mfa_login(
     bound = Client(client.user_agent, client.ip, done.client_id)
     body = await state.tokens.issue_for_user(mfa.session, done.user, amr=["pwd", *done.amr],
                                              client=bound, scope=done.scope)
-    await state.audit.record("login_success", user_id=done.user.id, client_ip=client.ip,
-                             method=f"mfa:{method}")
+    await state.audit.record("login_success", session=mfa.session, user_id=done.user.id,
+                             client_ip=client.ip, method=f"mfa:{method}")
     return body
