@@ -12,6 +12,7 @@ from authsvc.audit.service import AuditLog
 from authsvc.clients.service import ClientService
 from authsvc.config import Settings
 from authsvc.identity.cache import UserCache, UserDirectory
+from authsvc.ops.meter import Meter
 from authsvc.protection.bruteforce import BruteForceProtector
 from authsvc.protection.patterns import StuffingDetector
 from authsvc.protection.ratelimit import Rate, RateLimiter
@@ -45,4 +46,5 @@ class AppState:
     stuffing: StuffingDetector
     limiter: RateLimiter
     rates: dict[str, Rate]
+    meter: Meter = field(default_factory=Meter)
     extras: dict[str, Any] = field(default_factory=dict)

@@ -28,7 +28,8 @@ class AuditLog:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self.counts: Counter[str] = Counter()
-        self.listeners: list[Any] = []  # callables(type) for metrics
+        # callables(type, details) told of every event (metrics); they must be cheap.
+        self.listeners: list[Any] = []
 
     async def record(
         self,
@@ -42,7 +43,7 @@ class AuditLog:
         uid = uuid.UUID(str(user_id)) if user_id else None
         self.counts[type] += 1
         for listener in self.listeners:
-            listener(type)
+            listener(type, details)
         level = logging.WARNING if type in SUSPICIOUS else logging.INFO
         log.log(level, "security event %s", type, extra={
             "event": type, "user_id": str(uid) if uid else None, "client_ip": client_ip,
