@@ -55,3 +55,19 @@ async def admin(api: Api, state: AppState) -> dict[str, Any]:
         "headers": bearer(issued["access_token"]),
         "mfa_headers": bearer(stepped_up(state, issued["access_token"])),
     }
+
+
+@pytest_asyncio.fixture
+async def no_cooldown(state: AppState) -> Any:
+    """Five wrong passwords in a row, as fast as a test sends them, make a real lockout (the
+    progressive delay between failures would otherwise refuse some of them first)."""
+    before = state.protector.cooldown_base
+    state.protector.cooldown_base = 0.0
+    yield
+    state.protector.cooldown_base = before
+
+
+async def lock_out(api: Api, email: str) -> None:
+    for _ in range(5):
+        wrong = await flows.password_grant(api, email, "Wrong-Password-123!")
+        assert wrong.status_code == 400, wrong.text
