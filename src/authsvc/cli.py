@@ -27,12 +27,15 @@ async def _with_state(settings: Settings, work: Callable[[Any, Any], Awaitable[i
     from authsvc.main import build_state, close_state
 
     state = await build_state(settings)
+    result = 1
     try:
+        # Let the loop finish: `transaction` commits (and runs after-commit hooks) only when
+        # resumed; returning from inside would close it and roll the work back.
         async for session in transaction(state.sessions):
-            return await work(state, session)
+            result = await work(state, session)
     finally:
         await close_state(state)
-    return 1
+    return result
 
 
 def _prepare_metrics_dir(workers: int) -> str | None:
