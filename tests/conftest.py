@@ -83,6 +83,35 @@ async def _clean_redis(request: pytest.FixtureRequest) -> None:
         state.clients._local.clear()
 
 
+class Clock:
+    """A settable clock for the time-based rules (lockout, cooldown, rate limits)."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._time = time.time
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return self._time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture
+def clock(state: AppState) -> Iterator[Clock]:
+    """Moves the brute-force and rate-limit clocks of the session's app (restored after)."""
+    fake = Clock()
+    saved = state.protector.clock, state.limiter.clock
+    state.protector.clock = fake
+    state.limiter.clock = fake
+    try:
+        yield fake
+    finally:
+        state.protector.clock, state.limiter.clock = saved
+
+
 @pytest_asyncio.fixture
 async def api(app: Any) -> AsyncIterator[infra.Api]:
     async with infra.Api(app) as client:

@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import json
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -56,7 +57,6 @@ def _exit_cleanly(signum: int, frame: Any) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import shutil
-    import signal
 
     import uvicorn
 
@@ -154,7 +154,8 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
         user.roles = ["admin"]
         user.email_verified = True
         await identity.changed(user)
-        await state.audit.record("user_registered", user_id=user.id, via="cli", role="admin")
+        await state.audit.record("user_registered", session=session, user_id=user.id, via="cli",
+                                role="admin")
         print(json.dumps({"id": str(user.id), "email": user.email, "roles": user.roles}))
         return 0
 
@@ -172,7 +173,8 @@ def cmd_create_client(args: argparse.Namespace) -> int:
         except AuthError as exc:
             print(f"authsvc: {exc.description}", file=sys.stderr)
             return 2
-        await state.audit.record("client_created", subject=issued.client_id, via="cli")
+        await state.audit.record("client_created", session=session, subject=issued.client_id,
+                                via="cli")
         print(json.dumps({"client_id": issued.client_id, "client_secret": issued.client_secret}))
         return 0
 

@@ -14,13 +14,15 @@ import secrets
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     YamlConfigSettingsSource,
 )
 
@@ -61,7 +63,7 @@ class Settings(BaseSettings):
 
     # Tokens
     jwt_secret: SecretStr | None = None
-    jwt_previous_secrets: list[SecretStr] = Field(default_factory=list)
+    jwt_previous_secrets: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     issuer: str = "http://127.0.0.1:8000"
     audience: str | None = None
     access_token_ttl: int = Field(900, ge=10)
@@ -96,7 +98,7 @@ class Settings(BaseSettings):
     rate_limit_revoke: str = "10000/60"
     stuffing_usernames_threshold: int = Field(10, ge=2)
     stuffing_window: int = Field(600, ge=1)
-    trusted_proxies: list[str] = Field(default_factory=list)
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # MFA
     encryption_key: SecretStr | None = None
@@ -129,7 +131,7 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None
     session_idle_timeout: int = Field(1800, ge=30)
     session_absolute_timeout: int = Field(43_200, ge=60)
-    allowed_redirect_hosts: list[str] = Field(default_factory=list)
+    allowed_redirect_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Operations
     log_level: str = "INFO"
@@ -171,7 +173,8 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     # --------------------------------------------------------------- validation
-    @field_validator("trusted_proxies", "allowed_redirect_hosts", "metrics_allow", mode="before")
+    @field_validator("trusted_proxies", "allowed_redirect_hosts", "jwt_previous_secrets",
+                     "metrics_allow", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -337,6 +340,8 @@ def load_settings(**overrides: Any) -> Settings:
     """
     try:
         return Settings(**overrides)
+    except SettingsError as exc:
+        raise ConfigError(str(exc).replace("error parsing value for field", "cannot read")) from None
     except ValidationError as exc:
         problems = []
         for err in exc.errors(include_input=False, include_url=False):

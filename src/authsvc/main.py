@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,11 +15,13 @@ from authsvc import __version__
 from authsvc.audit.service import AuditLog
 from authsvc.clients.service import ClientService
 from authsvc.config import Settings, load_settings
+from authsvc.courier import Courier, MessageFactory, make_sender
 from authsvc.db import make_engine, make_sessionmaker
 from authsvc.errors import install_handlers
 from authsvc.identity.cache import UserCache, UserDirectory
 from authsvc.kv import make_redis
 from authsvc.logging_setup import configure_logging
+from authsvc.mfa.runtime import MfaRuntime
 from authsvc.middleware import RequestContext
 from authsvc.ops.meter import Meter
 from authsvc.ops.metrics import PrometheusMeter, mark_worker_dead
@@ -68,6 +71,17 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
     audit.listeners.append(meter.event)
     user_cache = UserCache(redis, settings.user_cache_ttl, meter)
     tokens = TokenService(settings, codec, binding, revocations, audit, meter)
+    mail_counts: Counter[str] = Counter()
+
+    def mail_failed() -> None:
+        mail_counts.update(["failed"])
+        meter.mail_failed()
+
+    courier = Courier(  # a failed mail is logged by the courier and counted here
+        make_sender(settings), retries=settings.smtp_retries,
+        on_sent=lambda: mail_counts.update(["sent"]),
+        on_failure=mail_failed,
+    )
     state = AppState(
         settings=settings,
         engine=engine,
@@ -89,6 +103,10 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
                                   window=settings.stuffing_window),
         limiter=RateLimiter(redis),
         rates={name: Rate.parse(getattr(settings, name)) for name in RATE_SETTINGS},
+        courier=courier,
+        messages=MessageFactory(settings),
+        mfa=MfaRuntime.build(redis, settings),
+        mail_counts=mail_counts,
         meter=meter,
     )
     async def refresh_is_live(claims: dict[str, Any]) -> bool:
@@ -118,6 +136,7 @@ def start_pool_sampler(state: AppState) -> asyncio.Task[None] | None:
 
 
 async def close_state(state: AppState) -> None:
+    await state.courier.drain(state.settings.smtp_timeout)
     state.hasher.close()
     await state.redis.aclose()
     await state.engine.dispose()
@@ -161,12 +180,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from authsvc.admin.router import router as admin_router
     from authsvc.audit.router import router as audit_router
     from authsvc.identity.router import router as identity_router
+    from authsvc.mfa.router import router as mfa_router
     from authsvc.ops.health import router as health_router
     from authsvc.ops.metrics_router import router as metrics_router
     from authsvc.tokens.router import router as token_router
 
     app.include_router(token_router)
     app.include_router(identity_router)
+    app.include_router(mfa_router)
     app.include_router(health_router)
     app.include_router(metrics_router)
     app.include_router(admin_router)

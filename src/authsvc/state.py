@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from authsvc.audit.service import AuditLog
 from authsvc.clients.service import ClientService
 from authsvc.config import Settings
+from authsvc.courier import Courier, MessageFactory
 from authsvc.identity.cache import UserCache, UserDirectory
 from authsvc.ops.meter import Meter
+from authsvc.mfa.runtime import MfaRuntime
 from authsvc.protection.bruteforce import BruteForceProtector
 from authsvc.protection.patterns import StuffingDetector
 from authsvc.protection.ratelimit import Rate, RateLimiter
@@ -46,5 +49,9 @@ class AppState:
     stuffing: StuffingDetector
     limiter: RateLimiter
     rates: dict[str, Rate]
+    courier: Courier
+    messages: MessageFactory
+    mfa: MfaRuntime
+    mail_counts: Counter[str] = field(default_factory=Counter)  # "sent", "failed"
     meter: Meter = field(default_factory=Meter)
     extras: dict[str, Any] = field(default_factory=dict)

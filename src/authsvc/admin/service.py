@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from authsvc.admin.schemas import UserPatch
 from authsvc.clients.models import Client
 from authsvc.clients.service import IssuedClient
-from authsvc.db import after_commit
 from authsvc.errors import Conflict, NotFound
 from authsvc.identity.emails import try_canonical_email
 from authsvc.identity.login import lockout_key
@@ -54,13 +53,10 @@ class AdminService:
         self.client_ip = client_ip
 
     async def _audit(self, type: str, **details: object) -> None:
-        """Recorded once the change has committed, so the trail never shows what did not
-        happen."""
-        async def record() -> None:
-            await self.state.audit.record(type, client_ip=self.client_ip, actor=self.actor,
-                                          via="api" if self.actor else "cli", **details)
-
-        after_commit(self.session, record)
+        """In the change's own transaction: the row exists exactly when the change committed."""
+        await self.state.audit.record(type, session=self.session, client_ip=self.client_ip,
+                                      actor=self.actor, via="api" if self.actor else "cli",
+                                      **details)  # type: ignore[arg-type]
 
     # -------------------------------------------------------------------- users
     async def page_users(self, cursor: str | None, limit: int) -> tuple[Sequence[User], str | None]:

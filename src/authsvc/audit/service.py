@@ -1,7 +1,9 @@
 """Recording security events: an audit row, a warning log line, and a counter.
 
-Events are written in a transaction of their own, so a refused request (whose own transaction
-rolls back) still leaves its trace.
+An event that belongs to a change (a login that issued tokens, a new client) is written in the
+request's own transaction (`session=`): the row exists exactly when the change committed. An event
+about a refusal is written in a transaction of its own, so it stays although the request's
+transaction rolls back.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class AuditLog:
         self,
         type: str,
         *,
+        session: AsyncSession | None = None,
         user_id: uuid.UUID | str | None = None,
         subject: str | None = None,
         client_ip: str | None = None,
@@ -48,11 +51,15 @@ class AuditLog:
         log.log(level, "security event %s", type, extra={
             "event": type, "user_id": str(uid) if uid else None, "client_ip": client_ip,
         })
+        event = AuditEvent(
+            type=type, user_id=uid, subject=subject, client_ip=client_ip, details=details
+        )
+        if session is not None:
+            session.add(event)
+            return
         try:
-            async with self._sessions() as session:
-                session.add(AuditEvent(
-                    type=type, user_id=uid, subject=subject, client_ip=client_ip, details=details
-                ))
-                await session.commit()
+            async with self._sessions() as own:
+                own.add(event)
+                await own.commit()
         except Exception:  # an audit failure must not turn a refusal into a 500
             log.exception("could not write audit event %s", type)

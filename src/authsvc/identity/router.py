@@ -8,6 +8,7 @@ from starlette.responses import Response
 from authsvc.deps import CurrentToken, CurrentUser, DbSession, Identity, State, rate_limit
 from authsvc.errors import AuthError
 from authsvc.identity.schemas import PasswordChange, Registration, user_body
+from authsvc.mfa.repository import MfaRepository
 from authsvc.responses import NO_STORE, json_response
 
 router = APIRouter(tags=["accounts"])
@@ -19,15 +20,17 @@ async def password_policy(state: State) -> Response:
 
 
 @router.post("/users", status_code=201, dependencies=[rate_limit("register", "rate_limit_register")])
-async def register(body: Registration, identity: Identity, state: State) -> Response:
+async def register(
+    body: Registration, identity: Identity, state: State, session: DbSession
+) -> Response:
     user = await identity.register(body.email, body.password, body.display_name)
-    await state.audit.record("user_registered", user_id=user.id)
+    await state.audit.record("user_registered", session=session, user_id=user.id)
     return json_response(user_body(user), status=201, headers=NO_STORE)
 
 
 @router.get("/users/me")
-async def me(user: CurrentUser, state: State, session: DbSession) -> Response:
-    left = await state.recovery_codes_left(session, user) if hasattr(state, "recovery_codes_left") else 0
+async def me(user: CurrentUser, session: DbSession) -> Response:
+    left = await MfaRepository(session).recovery_codes_left(user.id)
     return json_response(user_body(user, recovery_codes_left=left), headers=NO_STORE)
 
 
@@ -47,5 +50,5 @@ async def change_password(
     await identity.set_password(user, body.new_password)
     await state.tokens.revoke_user_families(session, user.id, "password_changed",
                                             keep=token.claims.get("sid"))
-    await state.audit.record("password_changed", user_id=user.id)
+    await state.audit.record("password_changed", session=session, user_id=user.id)
     return Response(status_code=204)

@@ -176,16 +176,17 @@ class TokenService:
     ) -> dict[str, Any]:
         """Spend `token` and issue the next of its family; a replay revokes the family."""
         claims = self.decode_refresh(token)
+        if not self.binding.matches(claims.get("bnd"), client.user_agent, client.ip):
+            # Checked before the token is spent: a thief's attempt leaves the owner's token usable.
+            await self.audit.record("binding_mismatch", subject=claims.get("sub"),
+                                    client_ip=client.ip, where="refresh")
+            raise InvalidGrant(REFRESH_INVALID)
         repo = TokenRepository(session)
         family_id = await repo.spend_refresh(claims["jti"])
         if family_id is None:
             await self._refuse_spent(session, claims, client)
         family = await repo.get_family(family_id) if family_id else None
         if family is None or family.revoked_at is not None or str(family.id) != claims.get("sid"):
-            raise InvalidGrant(REFRESH_INVALID)
-        if not self.binding.matches(claims.get("bnd"), client.user_agent, client.ip):
-            await self.audit.record("binding_mismatch", user_id=family.user_id,
-                                    client_ip=client.ip, where="refresh")
             raise InvalidGrant(REFRESH_INVALID)
         user: User | None = await load_user(family.user_id)
         if user is None or not user.is_active:

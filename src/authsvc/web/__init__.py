@@ -1,0 +1,1 @@
+"""Hosted browser pages: templates, static files and (later) the routes that serve them."""

@@ -1,0 +1,80 @@
+"""The embedded default: the whole flow with no PostgreSQL and no Redis (a SQLite file and the
+in-process stand-in), and the CLI against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from authsvc.config import load_settings
+from authsvc.main import create_app
+from tests import flows, infra
+
+
+async def test_whole_flow_on_the_embedded_defaults(tmp_path: Path, monkeypatch) -> None:
+    for key in list(os.environ):
+        if key.startswith("AUTHSVC_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(data_dir=tmp_path / "data", bcrypt_rounds=4)
+    assert settings.embedded_database and settings.embedded_redis
+    app = create_app(settings)
+    async with infra.running(app), infra.Api(app) as api:
+        state = app.state.authsvc
+        from authsvc.db import transaction
+
+        async for session in transaction(state.sessions):
+            issued = await state.clients.create(session, "rs")
+        client = (issued.client_id, issued.client_secret)
+        user = await flows.register(api)
+        tokens = await flows.login(api, user)
+        assert (await flows.introspect(api, client, tokens["access_token"]))["active"]
+        rotated = await flows.refresh(api, tokens["refresh_token"])
+        assert rotated.status_code == 200
+        new = rotated.json()
+        response = await api.post("/revoke", data={"token": new["refresh_token"]},
+                                  headers=flows.basic(*client))
+        assert response.status_code == 200
+        assert await flows.introspect(api, client, new["access_token"]) == {"active": False}
+        assert (await flows.refresh(api, tokens["refresh_token"])).status_code == 400
+    assert (tmp_path / "data" / "authsvc.sqlite3").exists()
+
+
+def test_cli_creates_a_client_and_an_admin_on_the_embedded_database(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHSVC_")}
+    env.update(AUTHSVC_DATA_DIR=str(tmp_path / "data"), AUTHSVC_BCRYPT_ROUNDS="4")
+    cli = [sys.executable, "-m", "authsvc"]
+    migrated = subprocess.run([*cli, "migrate"], env=env, cwd=tmp_path, capture_output=True,
+                              text=True, timeout=60)
+    assert migrated.returncode == 0, migrated.stderr
+    created = subprocess.run([*cli, "create-client", "billing"], env=env, cwd=tmp_path,
+                             capture_output=True, text=True, timeout=60)
+    assert created.returncode == 0, created.stderr
+    body = json.loads(created.stdout)
+    assert set(body) == {"client_id", "client_secret"}
+    admin = subprocess.run([*cli, "create-admin", "root@example.com", "--password-stdin"],
+                           env=env, cwd=tmp_path, input="Admin-Password-123\n",
+                           capture_output=True, text=True, timeout=60)
+    assert admin.returncode == 0, admin.stderr
+    assert json.loads(admin.stdout)["roles"] == ["admin"]
+    weak = subprocess.run([*cli, "create-admin", "weak@example.com", "--password-stdin"],
+                          env=env, cwd=tmp_path, input="weak\n", capture_output=True, text=True,
+                          timeout=60)
+    assert weak.returncode == 2 and "policy" in weak.stderr
+    for command in ("serve", "migrate", "create-admin", "create-client"):
+        helped = subprocess.run([*cli, command, "--help"], capture_output=True, text=True,
+                                timeout=30)
+        assert helped.returncode == 0 and "usage" in helped.stdout
+
+
+def test_production_refuses_to_start_and_names_the_setting(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHSVC_")}
+    env.update(AUTHSVC_ENV="production", AUTHSVC_JWT_SECRET="short")
+    result = subprocess.run([sys.executable, "-m", "authsvc", "serve"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "AUTHSVC_JWT_SECRET" in result.stderr
+    assert "short" not in result.stderr.replace("short ", "")
