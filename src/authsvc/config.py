@@ -138,7 +138,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(65_536, ge=1024)
     metrics_enabled: bool = True
     # Who may read the unauthenticated /metrics: loopback and the private ranges by default.
-    metrics_allow: list[str] = Field(default_factory=lambda: list(PRIVATE_NETWORKS))
+    metrics_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(PRIVATE_NETWORKS))
 
     # ------------------------------------------------------------------ sources
     @classmethod
