@@ -39,7 +39,8 @@ log = logging.getLogger("authsvc")
 
 RATE_SETTINGS = (
     "rate_limit_token", "rate_limit_register", "rate_limit_mfa_challenge", "rate_limit_forgot",
-    "rate_limit_login_page", "rate_limit_introspect", "rate_limit_revoke",
+    "rate_limit_forgot_account", "rate_limit_login_page", "rate_limit_introspect",
+    "rate_limit_revoke",
 )
 
 
@@ -146,11 +147,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from authsvc.identity.router import router as identity_router
     from authsvc.mfa.router import router as mfa_router
     from authsvc.ops.health import router as health_router
+    from authsvc.recovery.router import router as recovery_router
     from authsvc.tokens.router import router as token_router
 
     app.include_router(token_router)
     app.include_router(identity_router)
     app.include_router(mfa_router)
+    app.include_router(recovery_router)
     app.include_router(health_router)
     app.add_middleware(RequestContext, max_body=settings.max_body_bytes)
     return app
