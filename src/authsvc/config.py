@@ -30,6 +30,8 @@ Environment = Literal["development", "testing", "production"]
 PROFILES: tuple[str, ...] = ("development", "testing", "production")
 MIN_SECRET_BYTES = 32
 SECRET_FIELDS = ("jwt_secret", "encryption_key", "smtp_password")
+PRIVATE_NETWORKS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                    "fc00::/7")
 
 
 class ConfigError(ValueError):
@@ -136,6 +138,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_body_bytes: int = Field(65_536, ge=1024)
     metrics_enabled: bool = True
+    # Who may read the unauthenticated /metrics: loopback and the private ranges by default.
+    metrics_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(PRIVATE_NETWORKS))
 
     # ------------------------------------------------------------------ sources
     @classmethod
@@ -171,21 +176,21 @@ class Settings(BaseSettings):
 
     # --------------------------------------------------------------- validation
     @field_validator("trusted_proxies", "allowed_redirect_hosts", "jwt_previous_secrets",
-                     mode="before")
+                     "metrics_allow", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allow")
     @classmethod
     def _check_networks(cls, value: list[str]) -> list[str]:
         for item in value:
             try:
                 ipaddress.ip_network(item, strict=False)
             except ValueError as exc:
-                raise ValueError(f"AUTHSVC_TRUSTED_PROXIES: {item!r} is not an address") from exc
+                raise ValueError(f"{item!r} is not an address or network") from exc
         return value
 
     @field_validator("issuer", "public_url")
