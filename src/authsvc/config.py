@@ -93,6 +93,7 @@ class Settings(BaseSettings):
     rate_limit_register: str = "10/60"
     rate_limit_mfa_challenge: str = "10/60"
     rate_limit_forgot: str = "5/60"
+    rate_limit_forgot_account: str = "3/900"
     rate_limit_login_page: str = "30/60"
     rate_limit_introspect: str = "100000/60"
     rate_limit_revoke: str = "10000/60"
@@ -202,6 +203,7 @@ class Settings(BaseSettings):
         "rate_limit_register",
         "rate_limit_mfa_challenge",
         "rate_limit_forgot",
+        "rate_limit_forgot_account",
         "rate_limit_login_page",
         "rate_limit_introspect",
         "rate_limit_revoke",

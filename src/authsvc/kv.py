@@ -81,6 +81,11 @@ class Keys:
         return f"{PREFIX}mfa:{{{user_id}}}:email:{purpose}"
 
     @staticmethod
+    def action_code_tries(token_id: str) -> str:
+        """Wrong short codes typed for one reset/verification token (its link stays single-use)."""
+        return f"{PREFIX}recovery:code-tries:{token_id}"
+
+    @staticmethod
     def login_failures(username: str) -> str:
         return f"{PREFIX}bf:{{{username}}}:fails"
 

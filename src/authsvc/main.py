@@ -45,7 +45,8 @@ POOL_SAMPLE_SECONDS = 5.0
 
 RATE_SETTINGS = (
     "rate_limit_token", "rate_limit_register", "rate_limit_mfa_challenge", "rate_limit_forgot",
-    "rate_limit_login_page", "rate_limit_introspect", "rate_limit_revoke",
+    "rate_limit_forgot_account", "rate_limit_login_page", "rate_limit_introspect",
+    "rate_limit_revoke",
 )
 
 
@@ -184,11 +185,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from authsvc.mfa.router import router as mfa_router
     from authsvc.ops.health import router as health_router
     from authsvc.ops.metrics_router import router as metrics_router
+    from authsvc.recovery.router import router as recovery_router
     from authsvc.tokens.router import router as token_router
 
     app.include_router(token_router)
     app.include_router(identity_router)
     app.include_router(mfa_router)
+    app.include_router(recovery_router)
     app.include_router(health_router)
     app.include_router(metrics_router)
     app.include_router(admin_router)
