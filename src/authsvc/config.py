@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_pool_size: int = Field(50, ge=1, le=10_000)
     redis_timeout: float = Field(2.0, gt=0)
+    # standalone: AUTHSVC_REDIS_URL names the server. sentinel: the master is found through
+    # AUTHSVC_REDIS_SENTINELS by its service name; AUTHSVC_REDIS_URL, if set, only gives the
+    # master's database, user and password (its host is ignored). cluster: AUTHSVC_REDIS_URL
+    # names one startup node of a Redis Cluster; the others are discovered.
+    redis_mode: Literal["standalone", "sentinel", "cluster"] = "standalone"
+    redis_sentinels: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    redis_sentinel_master: str = "mymaster"
     user_cache_ttl: int = Field(300, ge=1)
 
     # Tokens
@@ -176,7 +183,7 @@ class Settings(BaseSettings):
 
     # --------------------------------------------------------------- validation
     @field_validator("trusted_proxies", "allowed_redirect_hosts", "jwt_previous_secrets",
-                     "metrics_allow", mode="before")
+                     "metrics_allow", "redis_sentinels", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -192,6 +199,25 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"{item!r} is not an address or network") from exc
         return value
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _check_sentinels(cls, value: list[str]) -> list[str]:
+        for item in value:
+            host, sep, port = item.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{item!r} is not HOST:PORT")
+        return value
+
+    @model_validator(mode="after")
+    def _check_redis_mode(self) -> Settings:
+        if self.redis_mode == "sentinel" and not self.redis_sentinels:
+            raise ConfigError("AUTHSVC_REDIS_SENTINELS must list HOST:PORT of the sentinels "
+                              "when AUTHSVC_REDIS_MODE is sentinel")
+        if self.redis_mode == "cluster" and not self.redis_url:
+            raise ConfigError("AUTHSVC_REDIS_URL must name a startup node "
+                              "when AUTHSVC_REDIS_MODE is cluster")
+        return self
 
     @field_validator("issuer", "public_url")
     @classmethod
@@ -224,7 +250,7 @@ class Settings(BaseSettings):
             )
         if not self.database_url or self.database_url.startswith("sqlite"):
             raise ConfigError("AUTHSVC_DATABASE_URL must name PostgreSQL in production, not SQLite")
-        if not self.redis_url:
+        if self.embedded_redis:
             raise ConfigError("AUTHSVC_REDIS_URL must be set in production")
         key = self.encryption_key.get_secret_value().encode() if self.encryption_key else b""
         if len(key) < MIN_SECRET_BYTES:
@@ -256,7 +282,16 @@ class Settings(BaseSettings):
 
     @property
     def embedded_redis(self) -> bool:
-        return not self.redis_url
+        return self.redis_mode == "standalone" and not self.redis_url
+
+    @property
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        """AUTHSVC_REDIS_SENTINELS as (host, port) pairs ("[::1]:26379" allowed)."""
+        pairs = []
+        for item in self.redis_sentinels:
+            host, _, port = item.rpartition(":")
+            pairs.append((host.strip("[]"), int(port)))
+        return pairs
 
     @property
     def resolved_database_url(self) -> str:
