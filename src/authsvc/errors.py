@@ -160,11 +160,13 @@ class ServiceUnavailable(AuthError):
 def _is_store_outage(exc: BaseException) -> bool:
     """Redis or the database could not be reached: fail closed with 503, never open."""
     from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import RedisClusterException
     from redis.exceptions import TimeoutError as RedisTimeoutError
     from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-    if isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError, PoolTimeout)):
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError, RedisClusterException, OSError,
+                        PoolTimeout)):
         return True
     if isinstance(exc, (OperationalError, InterfaceError)):
         return True
@@ -228,9 +230,10 @@ def install_handlers(app: FastAPI) -> None:
 
 def _outage_types() -> tuple[type[Exception], ...]:
     from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import RedisClusterException
     from redis.exceptions import TimeoutError as RedisTimeoutError
     from sqlalchemy.exc import InterfaceError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-    return (RedisConnectionError, RedisTimeoutError, OperationalError, InterfaceError, PoolTimeout,
-            ConnectionError)
+    return (RedisConnectionError, RedisTimeoutError, RedisClusterException, OperationalError,
+            InterfaceError, PoolTimeout, ConnectionError)
