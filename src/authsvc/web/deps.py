@@ -93,7 +93,8 @@ async def page_form(request: Request) -> dict[str, str]:
     """The urlencoded form of a POST (read once; duplicates and NUL bytes refused)."""
     cached = getattr(request.state, "page_form", None)
     if cached is None:
-        cached = await read_form(request) if request.method == "POST" else {}
+        has_body = request.method == "POST" and await request.body()
+        cached = await read_form(request) if has_body else {}
         request.state.page_form = cached
     return cached  # type: ignore[no-any-return]
 

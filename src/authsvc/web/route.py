@@ -66,9 +66,7 @@ def _finish(request: Request, response: Response) -> Response:
 
 async def on_login_required(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
-    browser = _browser(request)
-    if browser is not None:
-        browser.forget_cookie()
+    # The dead cookie stays for /login to see: it says "your session expired" and drops it.
     return _finish(request, redirect("/login?next=" + quote(exc.next_path, safe="/")))
 
 
