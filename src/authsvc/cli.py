@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import json
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -50,6 +51,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"authsvc: {settings.env} profile, {settings.resolved_database_url.split('://')[0]}"
           f", {'in-process Redis stand-in' if settings.embedded_redis else 'Redis'}"
           f", listening on http://{args.host}:{args.port}", file=sys.stderr)
+    # uvicorn re-raises the SIGTERM it caught once it has shut down gracefully; answer it with a
+    # clean exit, so an orchestrator sees a graceful stop (exit 0) rather than a kill (143).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         "authsvc.main:create_app",
         factory=True,

@@ -62,7 +62,23 @@ class Keys:
 
     @staticmethod
     def mfa_token(jti: str) -> str:
+        """A live mfa_token's count of wrong codes; gone once spent or void."""
         return f"{PREFIX}mfa:tok:{jti}"
+
+    @staticmethod
+    def totp_step(user_id: str) -> str:
+        """The last TOTP time step accepted for the user (compare-and-set by a script)."""
+        return f"{PREFIX}mfa:{{{user_id}}}:totp-step"
+
+    @staticmethod
+    def totp_pending(user_id: str) -> str:
+        """A TOTP secret being set up (encrypted), until its first code confirms it."""
+        return f"{PREFIX}mfa:{{{user_id}}}:totp-pending"
+
+    @staticmethod
+    def email_code(user_id: str, purpose: str) -> str:
+        """The digest, expiry and wrong tries of the user's e-mailed code for `purpose`."""
+        return f"{PREFIX}mfa:{{{user_id}}}:email:{purpose}"
 
     @staticmethod
     def login_failures(username: str) -> str:

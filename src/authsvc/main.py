@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,10 +15,12 @@ from authsvc import __version__
 from authsvc.audit.service import AuditLog
 from authsvc.clients.service import ClientService
 from authsvc.config import Settings, load_settings
+from authsvc.courier import Courier, MessageFactory, make_sender
 from authsvc.db import make_engine, make_sessionmaker
 from authsvc.errors import install_handlers
 from authsvc.identity.cache import UserCache, UserDirectory
 from authsvc.kv import make_redis
+from authsvc.mfa.runtime import MfaRuntime
 from authsvc.middleware import RequestContext
 from authsvc.protection.bruteforce import BruteForceProtector
 from authsvc.protection.patterns import StuffingDetector
@@ -61,9 +64,15 @@ async def build_state(settings: Settings) -> AppState:
     )
     binding = ClientBinding(settings.token_binding, settings.jwt_key)
     revocations = RevocationList(redis, sessions)
-    audit = AuditLog(sessions)
+    audit = AuditLog(sessions, defer=settings.embedded_database)
     user_cache = UserCache(redis, settings.user_cache_ttl)
     tokens = TokenService(settings, codec, binding, revocations, audit)
+    mail_counts: Counter[str] = Counter()
+    courier = Courier(  # a failed mail is logged by the courier and counted here
+        make_sender(settings), retries=settings.smtp_retries,
+        on_sent=lambda: mail_counts.update(["sent"]),
+        on_failure=lambda: mail_counts.update(["failed"]),
+    )
     state = AppState(
         settings=settings,
         engine=engine,
@@ -92,6 +101,10 @@ async def build_state(settings: Settings) -> AppState:
             settings.session_absolute_timeout,
         ),
         pre_session_csrf=PreSessionCsrf(settings.data_key),
+        courier=courier,
+        messages=MessageFactory(settings),
+        mfa=MfaRuntime.build(redis, settings),
+        mail_counts=mail_counts,
     )
     async def refresh_is_live(claims: dict[str, Any]) -> bool:
         async with sessions() as session:
@@ -105,6 +118,8 @@ async def build_state(settings: Settings) -> AppState:
 
 
 async def close_state(state: AppState) -> None:
+    await state.audit.drain()
+    await state.courier.drain(state.settings.smtp_timeout)
     state.hasher.close()
     await state.redis.aclose()
     await state.engine.dispose()
@@ -140,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_handlers(app)
     from authsvc.identity.router import router as identity_router
+    from authsvc.mfa.router import router as mfa_router
     from authsvc.ops.health import router as health_router
     from authsvc.tokens.router import router as token_router
 
@@ -152,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web_router)
     app.include_router(token_router)
     app.include_router(identity_router)
+    app.include_router(mfa_router)
     app.include_router(health_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SecurityHeaders, trusted_proxies=tuple(settings.trusted_proxies))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from authsvc.audit.service import AuditLog
 from authsvc.clients.service import ClientService
 from authsvc.config import Settings
+from authsvc.courier import Courier, MessageFactory
 from authsvc.identity.cache import UserCache, UserDirectory
+from authsvc.mfa.runtime import MfaRuntime
 from authsvc.protection.bruteforce import BruteForceProtector
 from authsvc.protection.patterns import StuffingDetector
 from authsvc.protection.ratelimit import Rate, RateLimiter
@@ -49,4 +52,8 @@ class AppState:
     rates: dict[str, Rate]
     session_store: SessionStore  # browser sessions of the hosted pages
     pre_session_csrf: PreSessionCsrf  # login and register forms, before a session exists
+    courier: Courier
+    messages: MessageFactory
+    mfa: MfaRuntime
+    mail_counts: Counter[str] = field(default_factory=Counter)  # "sent", "failed"
     extras: dict[str, Any] = field(default_factory=dict)

@@ -8,6 +8,7 @@ transaction rolls back.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections import Counter
@@ -27,8 +28,13 @@ SUSPICIOUS = frozenset({
 
 
 class AuditLog:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, defer: bool = False) -> None:
+        """`defer`: write refusal events from a background task (SQLite, the embedded default,
+        has one writer: an event written while the request holds the write lock must wait for
+        the request to finish rather than deadlock with it)."""
         self._sessions = sessions
+        self._defer = defer
+        self._pending: set[asyncio.Task[None]] = set()
         self.counts: Counter[str] = Counter()
         self.listeners: list[Any] = []  # callables(type) for metrics
 
@@ -56,9 +62,22 @@ class AuditLog:
         if session is not None:
             session.add(event)
             return
+        if self._defer:
+            task = asyncio.create_task(self._write(event))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+            return
+        await self._write(event)
+
+    async def _write(self, event: AuditEvent) -> None:
         try:
             async with self._sessions() as own:
                 own.add(event)
                 await own.commit()
         except Exception:  # an audit failure must not turn a refusal into a 500
-            log.exception("could not write audit event %s", type)
+            log.exception("could not write audit event %s", event.type)
+
+    async def drain(self) -> None:
+        """Wait for deferred writes (at shutdown)."""
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Uuid
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from authsvc.db import Base, utcnow
@@ -24,6 +24,8 @@ class User(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(512))  # encrypted at rest
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     email_mfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last TOTP time step accepted (RFC 6238 §5.2): the durable copy of the Redis gate.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from authsvc.deps import CurrentToken, CurrentUser, DbSession, Identity, State, rate_limit
 from authsvc.errors import AuthError
 from authsvc.identity.schemas import PasswordChange, Registration, user_body
+from authsvc.mfa.repository import MfaRepository
 from authsvc.responses import NO_STORE, json_response
 
 router = APIRouter(tags=["accounts"])
@@ -28,8 +29,8 @@ async def register(
 
 
 @router.get("/users/me")
-async def me(user: CurrentUser, state: State, session: DbSession) -> Response:
-    left = await state.recovery_codes_left(session, user) if hasattr(state, "recovery_codes_left") else 0
+async def me(user: CurrentUser, session: DbSession) -> Response:
+    left = await MfaRepository(session).recovery_codes_left(user.id)
     return json_response(user_body(user, recovery_codes_left=left), headers=NO_STORE)
 
 

@@ -13,7 +13,8 @@ from authsvc.errors import InvalidClient, InvalidRequest, UnsupportedGrantType
 from authsvc.forms import read_form, require
 from authsvc.identity.login import PasswordLogin
 from authsvc.responses import NO_STORE, json_response
-from authsvc.tokens.grants import complete_login
+from authsvc.mfa.service import MfaService
+from authsvc.tokens.grants import complete_login, complete_mfa_login
 from authsvc.tokens.service import Client, validate_scope
 
 router = APIRouter(tags=["tokens"])
@@ -60,6 +61,11 @@ async def token(
     elif grant == "refresh_token":
         (refresh,) = require(form, "refresh_token")
         body = await state.tokens.rotate(session, refresh, client, load_user=identity.get)
+    elif grant == MFA_GRANT:
+        mfa_token, method, code = require(form, "mfa_token", "method", "code")
+        mfa = MfaService(session, state, identity)
+        body = await complete_mfa_login(state, mfa, client, mfa_token=mfa_token, method=method,
+                                        code=code)
     elif grant == "client_credentials":
         view = await state.clients.authenticate(request.headers.get("authorization"), form)
         assert view is not None

@@ -1,0 +1,107 @@
+"""Login with a second factor: the `mfa_required` challenge after a password, and its completion
+(the grant `urn:authsvc:params:oauth:grant-type:mfa`, or the hosted MFA page).
+
+The mfa_token is a JWT of its own `typ` (never an access token), lives `mfa_token_ttl`, is
+recorded in Redis at issue, spent by the first success and void after `mfa_max_attempts` wrong
+codes.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from authsvc.errors import AuthError, InvalidGrant
+from authsvc.identity.models import User
+from authsvc.mfa.mail import LOGIN
+from authsvc.mfa.service import InvalidCode, MfaService
+from authsvc.security import jwt
+from authsvc.security.jwt import TokenError
+from authsvc.tokens.service import Client
+
+TOKEN_INVALID = "The mfa_token is invalid, expired, spent or void."
+CODE_INVALID = "The code is incorrect, expired or already used."
+
+
+class MfaRequired(AuthError):
+    status = 403
+    code = "mfa_required"
+    description = "A second factor is required to complete this login."
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    mfa_token: str
+    methods: list[str]
+
+    def error(self) -> MfaRequired:
+        return MfaRequired(extra={"mfa_token": self.mfa_token, "mfa_methods": self.methods})
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    user: User
+    amr: list[str]  # ["mfa", <method's RFC 8176 value>]
+    scope: str | None
+    client_id: str | None
+
+
+class MfaLogin:
+    def __init__(self, mfa: MfaService) -> None:
+        self.mfa = mfa
+        self.state = mfa.state
+        self.settings = mfa.settings
+
+    async def start(self, user: User, client: Client, *, scope: str | None = None) -> Challenge:
+        """The challenge for a user whose password was just verified."""
+        jti = secrets.token_urlsafe(16)
+        claims: dict[str, Any] = {
+            "sub": str(user.id), "typ": jwt.MFA, "jti": jti,
+            "exp": int(time.time()) + self.settings.mfa_token_ttl,
+        }
+        extra = {"scope": scope, "cid": client.client_id,
+                 "bnd": self.state.binding.claim(client.user_agent, client.ip)}
+        claims.update({k: v for k, v in extra.items() if v})
+        await self.mfa.runtime.tokens.issue(jti, self.settings.mfa_token_ttl)
+        return Challenge(self.state.codec.encode(claims), await self.mfa.methods_of(user))
+
+    async def send_email_code(self, mfa_token: str, client: Client) -> int:
+        """`POST /mfa/challenge` with method `email`: mail a code; returns its lifetime."""
+        _claims, user = await self._open(mfa_token, client)
+        if not user.email_mfa_enabled:
+            raise AuthError("E-mail codes are not on for this account.", code="invalid_request")
+        return await self.mfa.email.send(user, LOGIN)
+
+    async def complete(self, mfa_token: str, method: str, code: str, client: Client) -> Completed:
+        """The user and the `amr` to add once `code` proves `method`; InvalidGrant for a wrong,
+        replayed or expired code and for a spent or void token, TemporarilyLocked when locked."""
+        claims, user = await self._open(mfa_token, client)
+        try:
+            amr = await self.mfa.verify_guarded(user, method, code, client, where="login")
+        except InvalidCode:
+            await self._count_failure(claims, user, client)
+            raise InvalidGrant(CODE_INVALID) from None
+        if not await self.mfa.runtime.tokens.spend(claims["jti"]):
+            raise InvalidGrant(TOKEN_INVALID)  # a concurrent completion spent it first
+        return Completed(user, amr, claims.get("scope"), claims.get("cid"))
+
+    async def _open(self, mfa_token: str, client: Client) -> tuple[dict[str, Any], User]:
+        """The token's claims and its active user, if the token is live and bound to `client`."""
+        try:
+            claims = self.state.codec.decode(mfa_token, typ=jwt.MFA)
+        except TokenError:
+            raise InvalidGrant(TOKEN_INVALID) from None
+        if not self.state.binding.matches(claims.get("bnd"), client.user_agent, client.ip):
+            raise InvalidGrant(TOKEN_INVALID)
+        if not await self.mfa.runtime.tokens.live(claims["jti"]):
+            raise InvalidGrant(TOKEN_INVALID)
+        user = await self.mfa.identity.get(claims["sub"])
+        if user is None or not user.is_active or not user.mfa_enabled:
+            raise InvalidGrant(TOKEN_INVALID)
+        return claims, user
+
+    async def _count_failure(self, claims: dict[str, Any], user: User, client: Client) -> None:
+        if await self.mfa.runtime.tokens.failed(claims["jti"], self.settings.mfa_max_attempts):
+            await self.state.audit.record("mfa_token_void", user_id=user.id, client_ip=client.ip)

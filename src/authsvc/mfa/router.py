@@ -1,0 +1,130 @@
+"""MFA endpoints: enrolment (TOTP, e-mail, recovery codes), the login challenge and step-up.
+JSON in and out; `Enrolment`, `MfaLogin` and `MfaService` do the work."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from starlette.responses import Response
+
+from authsvc.deps import (
+    ClientInfo, CurrentToken, CurrentUser, DbSession, Identity, State, rate_limit,
+    require_recent_mfa,
+)
+from authsvc.errors import AuthError
+from authsvc.mfa.enrolment import Enrolment
+from authsvc.mfa.login import MfaLogin
+from authsvc.mfa.mail import LOGIN
+from authsvc.mfa.schemas import ChallengeIn, CodeIn, SecondFactorIn, StepUpChallengeIn
+from authsvc.mfa.service import MfaService
+from authsvc.responses import NO_STORE, json_response
+
+router = APIRouter(prefix="/mfa", tags=["mfa"])
+
+
+def get_mfa(state: State, session: DbSession, identity: Identity) -> MfaService:
+    return MfaService(session, state, identity)
+
+
+Mfa = Annotated[MfaService, Depends(get_mfa)]
+
+
+def get_enrolment(mfa: Mfa) -> Enrolment:
+    return Enrolment(mfa)
+
+
+Enrol = Annotated[Enrolment, Depends(get_enrolment)]
+
+
+async def require_step_up_when_mfa(user: CurrentUser, token: CurrentToken, state: State) -> None:
+    """Adding a factor to an account that has one already is as sensitive as removing one."""
+    if user.mfa_enabled:
+        await require_recent_mfa(token, state)
+
+
+StepUpIfMfa = Depends(require_step_up_when_mfa)
+
+
+# ------------------------------------------------------------------------- TOTP
+@router.post("/totp/setup", dependencies=[StepUpIfMfa])
+async def totp_setup(user: CurrentUser, enrol: Enrol) -> Response:
+    setup = await enrol.totp_setup(user)
+    return json_response({"secret": setup.secret, "otpauth_uri": setup.otpauth_uri,
+                          "qr_svg": setup.qr_svg}, headers=NO_STORE)
+
+
+@router.get("/totp/qr.png")
+async def totp_qr(user: CurrentUser, enrol: Enrol) -> Response:
+    png = await enrol.totp_qr_png(user)
+    return Response(png, media_type="image/png", headers=NO_STORE)
+
+
+@router.post("/totp/confirm", dependencies=[StepUpIfMfa])
+async def totp_confirm(body: CodeIn, user: CurrentUser, enrol: Enrol) -> Response:
+    codes = await enrol.totp_confirm(user, body.code)
+    return json_response({"recovery_codes": codes}, headers=NO_STORE)
+
+
+@router.delete("/totp", status_code=204, dependencies=[Depends(require_recent_mfa)])
+async def totp_disable(user: CurrentUser, enrol: Enrol) -> Response:
+    await enrol.totp_disable(user)
+    return Response(status_code=204)
+
+
+# ----------------------------------------------------------------------- e-mail
+@router.post("/email/enable", dependencies=[StepUpIfMfa])
+async def email_enable(user: CurrentUser, enrol: Enrol) -> Response:
+    expires_in = await enrol.email_enable(user)
+    return json_response({"method": "email", "expires_in": expires_in}, headers=NO_STORE)
+
+
+@router.post("/email/confirm", status_code=204, dependencies=[StepUpIfMfa])
+async def email_confirm(body: CodeIn, user: CurrentUser, enrol: Enrol) -> Response:
+    await enrol.email_confirm(user, body.code)
+    return Response(status_code=204)
+
+
+@router.delete("/email", status_code=204, dependencies=[Depends(require_recent_mfa)])
+async def email_disable(user: CurrentUser, enrol: Enrol) -> Response:
+    await enrol.email_disable(user)
+    return Response(status_code=204)
+
+
+# --------------------------------------------------------------- recovery codes
+@router.post("/recovery-codes", dependencies=[Depends(require_recent_mfa)])
+async def recovery_codes(user: CurrentUser, enrol: Enrol) -> Response:
+    codes = await enrol.regenerate_recovery_codes(user)
+    return json_response({"recovery_codes": codes}, headers=NO_STORE)
+
+
+# ------------------------------------------------------------ login and step-up
+@router.post("/challenge", dependencies=[rate_limit("mfa_challenge", "rate_limit_mfa_challenge")])
+async def challenge(body: ChallengeIn, mfa: Mfa, client: ClientInfo) -> Response:
+    """Mail a code for a pending MFA login (the `mfa_token` of a 403 `mfa_required`)."""
+    expires_in = await MfaLogin(mfa).send_email_code(body.mfa_token, client)
+    return json_response({"method": "email", "expires_in": expires_in}, headers=NO_STORE)
+
+
+@router.post("/step-up/challenge",
+             dependencies=[rate_limit("mfa_challenge", "rate_limit_mfa_challenge")])
+async def step_up_challenge(body: StepUpChallengeIn, user: CurrentUser, mfa: Mfa) -> Response:
+    """Mail a code for a step-up of a signed-in user with e-mail MFA on."""
+    if not user.email_mfa_enabled:
+        raise AuthError("E-mail codes are not on for this account.", code="invalid_request")
+    expires_in = await mfa.email.send(user, LOGIN)
+    return json_response({"method": "email", "expires_in": expires_in}, headers=NO_STORE)
+
+
+@router.post("/step-up")
+async def step_up(body: SecondFactorIn, user: CurrentUser, token: CurrentToken, mfa: Mfa,
+                  state: State, client: ClientInfo) -> Response:
+    """A fresh access token whose `amr` has `mfa` and whose `auth_time` is now (RFC 8176)."""
+    if not user.mfa_enabled:
+        raise AuthError("Turn on a second factor first.", code="mfa_not_enabled")
+    amr = await mfa.verify_guarded(user, body.method, body.code, client, where="step_up")
+    body_out = state.tokens.issue_step_up(user, token.claims, amr, client)
+    await state.audit.record("mfa_step_up", user_id=user.id, client_ip=client.ip,
+                             method=body.method)
+    return json_response(body_out, headers=NO_STORE)
+

@@ -1,0 +1,127 @@
+"""Second factors: which a user has, and checking one (RFC 6238 TOTP, e-mailed codes, recovery
+codes). Shared by the MFA grant, step-up and the hosted pages; no HTTP here."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authsvc.errors import AuthError
+from authsvc.identity.login import PasswordLogin, lockout_key
+from authsvc.identity.models import User
+from authsvc.identity.service import IdentityService
+from authsvc.mfa.mail import LOGIN, EmailCodes
+from authsvc.mfa.repository import MfaRepository
+from authsvc.security import totp
+from authsvc.security.codes import hash_code, new_recovery_codes
+from authsvc.state import AppState
+from authsvc.tokens.service import Client
+
+METHODS = ("totp", "email", "recovery_code")
+# RFC 8176 values added to `amr` for each method.
+AMR = {"totp": "otp", "email": "email", "recovery_code": "rcode"}
+MAX_CODE_LENGTH = 64
+
+
+class InvalidCode(AuthError):
+    code = "invalid_code"
+    description = "The code is incorrect, expired or already used."
+
+
+class MfaService:
+    def __init__(self, session: AsyncSession, state: AppState, identity: IdentityService) -> None:
+        self.session = session
+        self.state = state
+        self.identity = identity
+        self.settings = state.settings
+        self.runtime = state.mfa
+        self.repo = MfaRepository(session)
+        self.email = EmailCodes(state)
+
+    @classmethod
+    def of(cls, state: AppState, session: AsyncSession) -> MfaService:
+        """For callers without a request's `IdentityService` (grants, hosted pages)."""
+        identity = IdentityService(
+            session, hasher=state.hasher, validator=state.validator, cache=state.user_cache,
+            max_password_length=state.settings.password_max_length,
+        )
+        return cls(session, state, identity)
+
+    # ------------------------------------------------------------------- reading
+    async def methods_of(self, user: User) -> list[str]:
+        """The methods `user` can complete a login with, in the contract's order."""
+        methods = [m for m, on in (("totp", user.totp_enabled),
+                                   ("email", user.email_mfa_enabled)) if on]
+        if methods and await self.repo.recovery_codes_left(user.id):
+            methods.append("recovery_code")
+        return methods
+
+    async def recovery_codes_left(self, user: User) -> int:
+        return await self.repo.recovery_codes_left(user.id)
+
+    # ----------------------------------------------------------------- verifying
+    async def verify_second_factor(self, user: User, method: str, code: str) -> list[str]:
+        """`["mfa", <RFC 8176 value>]` when `code` proves `method` for `user`, else InvalidCode.
+
+        Every success spends the code: a TOTP step, an e-mailed code or a recovery code works once.
+        """
+        checks = {"totp": self._totp, "email": self._email, "recovery_code": self._recovery}
+        check = checks.get(method)
+        if check is None or not code or len(code) > MAX_CODE_LENGTH:
+            raise InvalidCode()
+        if not await check(user, code):
+            raise InvalidCode()
+        return ["mfa", AMR[method]]
+
+    async def verify_guarded(self, user: User, method: str, code: str, client: Client, *,
+                             where: str) -> list[str]:
+        """`verify_second_factor` under the username's lockout: a locked username is refused
+        before any check, and a wrong code counts as a failed login attempt."""
+        key = lockout_key(user.email)
+        await self.state.protector.begin(key)
+        try:
+            amr = await self.verify_second_factor(user, method, code)
+        except InvalidCode:
+            await self.state.audit.record("mfa_failure", user_id=user.id, client_ip=client.ip,
+                                          method=method, where=where)
+            await self._password_login().record_failure(key, client, kind="mfa")
+            raise
+        await self.state.protector.succeeded(key)
+        return amr
+
+    async def accept_totp(self, user: User, secret: str, code: str) -> bool:
+        """True once per time step: Redis gates concurrent uses atomically, and the database
+        copy keeps a step used even if Redis loses its keys (RFC 6238 §5.2)."""
+        step = totp.match_step(secret, code, at=self.runtime.now(),
+                               window=self.settings.totp_valid_window)
+        if step is None or not await self.runtime.steps.advance(str(user.id), step):
+            return False
+        return await self.repo.advance_totp_step(user.id, step)
+
+    async def _totp(self, user: User, code: str) -> bool:
+        if not user.totp_enabled or not user.totp_secret:
+            return False
+        secret = self.runtime.totp_cipher.decrypt(user.totp_secret).decode()
+        return await self.accept_totp(user, secret, code)
+
+    async def _email(self, user: User, code: str) -> bool:
+        return user.email_mfa_enabled and await self.email.check(user, LOGIN, code)
+
+    async def _recovery(self, user: User, code: str) -> bool:
+        digest = hash_code(code, key=self.runtime.recovery_key)
+        if not user.mfa_enabled or not await self.repo.use_recovery_code(user.id, digest):
+            return False
+        await self.state.audit.record("recovery_code_used", session=self.session, user_id=user.id,
+                                      left=await self.repo.recovery_codes_left(user.id))
+        return True
+
+    # ------------------------------------------------------------ recovery codes
+    async def issue_recovery_codes(self, user: User) -> list[str]:
+        """A fresh set, returned once in clear and stored as keyed digests; the old set is void."""
+        codes = new_recovery_codes(self.settings.recovery_code_count)
+        digests = [hash_code(c, key=self.runtime.recovery_key) for c in codes]
+        await self.repo.replace_recovery_codes(user.id, digests)
+        return codes
+
+    def _password_login(self) -> PasswordLogin:
+        state = self.state
+        return PasswordLogin(self.identity, state.protector, state.stuffing, state.audit)
