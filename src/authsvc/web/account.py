@@ -6,18 +6,22 @@ Every POST here needs a signed-in session and its CSRF token (`Member`); nothing
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
+from markupsafe import Markup
 from starlette.responses import Response
 
 from authsvc.deps import ClientInfo, DbSession, Identity, State
 from authsvc.errors import AuthError, WeakPassword
 from authsvc.identity.models import User
+from authsvc.mfa.enrolment import Enrolment
+from authsvc.mfa.service import MfaService
 from authsvc.state import AppState
 from authsvc.web.deps import Member, PageForm, SignedIn, SignedInUser
 from authsvc.web.render import page, redirect
 from authsvc.web.route import LoginRequired, PageRoute
+from authsvc.web.step_up import step_up
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -30,9 +34,25 @@ async def load_user(identity: Any, signed: SignedIn) -> User:
     return user
 
 
-async def mfa_summary(state: AppState, db: Any, user: User) -> dict[str, Any]:
+def get_mfa(state: State, db: DbSession, identity: Identity) -> MfaService:
+    return MfaService(db, state, identity)
+
+
+Mfa = Annotated[MfaService, Depends(get_mfa)]
+
+
+async def mfa_summary(mfa: MfaService, user: User) -> dict[str, Any]:
     return {"totp": bool(user.totp_enabled), "email": bool(user.email_mfa_enabled),
-            "recovery_codes_left": 0}
+            "recovery_codes_left": await mfa.recovery_codes_left(user)}
+
+
+async def totp_setup_of(mfa: MfaService, user: User) -> dict[str, Any] | None:
+    setup = await Enrolment(mfa).pending_setup(user)
+    if setup is None:
+        return None
+    # The SVG is made here by segno from our own otpauth URI: markup we trust, marked safe.
+    return {"secret": setup.secret, "otpauth_uri": setup.otpauth_uri,
+            "qr_svg": Markup(setup.qr_svg)}  # noqa: S704
 
 
 async def sessions_of(state: AppState, signed: SignedIn) -> list[dict[str, Any]]:
@@ -45,7 +65,7 @@ async def sessions_of(state: AppState, signed: SignedIn) -> list[dict[str, Any]]
     ]
 
 
-async def account_page(state: AppState, db: Any, signed: SignedIn, user: User, *,
+async def account_page(state: AppState, mfa: MfaService, signed: SignedIn, user: User, *,
                        status: int = 200, **extra: Any) -> Response:
     flashes = signed.session.pop_flashes()
     if flashes:
@@ -54,11 +74,11 @@ async def account_page(state: AppState, db: Any, signed: SignedIn, user: User, *
         "csrf_token": signed.csrf_token,
         "user": {"id": str(user.id), "email": user.email, "display_name": user.display_name,
                  "email_verified": user.email_verified},
-        "mfa": await mfa_summary(state, db, user),
+        "mfa": await mfa_summary(mfa, user),
         "password_policy": state.validator.describe(),
         "sessions": await sessions_of(state, signed),
         "flashes": flashes,
-        "totp_setup": None,
+        "totp_setup": await totp_setup_of(mfa, user),
         "recovery_codes": None,
         "email_mfa_pending": False,
     }
@@ -68,26 +88,26 @@ async def account_page(state: AppState, db: Any, signed: SignedIn, user: User, *
 
 @router.get("/account")
 async def account(signed: SignedInUser, state: State, identity: Identity,
-                  db: DbSession) -> Response:
+                  mfa: Mfa) -> Response:
     user = await load_user(identity, signed)
-    return await account_page(state, db, signed, user)
+    return await account_page(state, mfa, signed, user)
 
 
 @router.post("/account/password")
 async def change_password(member: Member, state: State, identity: Identity, db: DbSession,
-                          client: ClientInfo, form: PageForm) -> Response:
+                          mfa: Mfa, client: ClientInfo, form: PageForm) -> Response:
     """Needs the current password (and a second factor when MFA is on); ends every other
     session and refresh family of the user, and moves this session to a new id."""
     user = await load_user(identity, member)
     current, new = form.get("current_password", ""), form.get("new_password", "")
     if not current or not new:
-        return await account_page(state, db, member, user, status=400,
+        return await account_page(state, mfa, member, user, status=400,
                                   error="Enter your current password and a new one.")
-    refused = await confirm_step_up(state, db, member, user, form, client)
+    refused = await step_up(state, mfa, member.browser, user, form, client)
     if refused is not None:
-        return await account_page(state, db, member, user, status=403, error=refused)
+        return await account_page(state, mfa, member, user, status=403, error=refused)
     if not await identity.verify_current_password(user, current):
-        return await account_page(state, db, member, user, status=400,
+        return await account_page(state, mfa, member, user, status=400,
                                   error="Your current password is not right.")
     try:
         await identity.set_password(user, new)
@@ -96,9 +116,9 @@ async def change_password(member: Member, state: State, identity: Identity, db: 
                                          mfa_enabled=user.mfa_enabled)
         text = "The new password does not meet the requirements: " + "; ".join(
             u.message for u in unmet) + "."
-        return await account_page(state, db, member, user, status=422, error=text)
+        return await account_page(state, mfa, member, user, status=422, error=text)
     except AuthError as exc:
-        return await account_page(state, db, member, user, status=exc.status,
+        return await account_page(state, mfa, member, user, status=exc.status,
                                   error=exc.description)
     await state.tokens.revoke_user_families(db, user.id, "password_changed")
     await state.session_store.destroy_for_user(member.user_id, except_sid=member.browser.sid)
@@ -109,14 +129,6 @@ async def change_password(member: Member, state: State, identity: Identity, db: 
     session.flash("Your password was changed. Every other session was signed out.")
     await member.browser.rotate(session)
     return redirect("/account")
-
-
-async def confirm_step_up(state: AppState, db: Any, member: SignedIn, user: User,
-                          form: dict[str, str], client: Any) -> str | None:
-    """None when the change may go ahead; otherwise why not (a second factor is needed)."""
-    if user.mfa_enabled:
-        return "Two-step verification is on: changing the password here is not available yet."
-    return None
 
 
 @router.post("/account/sessions/revoke")

@@ -19,6 +19,7 @@ from authsvc.web.browser import BrowserSession
 from authsvc.web.cookies import PRE_SESSION_CSRF, clear_cookie, cookie_name, set_cookie
 from authsvc.web.deps import Browser, PageForm, PreSessionCsrfChecked, check_session_csrf
 from authsvc.web.render import page, redirect
+from authsvc.web.login_mfa import start_second_factor
 from authsvc.web.route import PageRoute, SharedPathRoute
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -29,6 +30,7 @@ LOCKED = "Too many failed attempts. For your security, sign-in to this account i
 NOTICES = {
     "signed_out": "You have been signed out.",
     "everywhere": "You have been signed out on every device.",
+    "mfa_expired": "Your sign-in took too long or had too many wrong codes. Please start again.",
     "registered": "Your account is ready. Verify your e-mail address, then sign in.",
 }
 
@@ -112,20 +114,13 @@ async def login(request: Request, state: State, browser: Browser, identity: Iden
     except AuthError as exc:  # e.g. an over-long password
         return again(exc.status, exc.description)
     if user.mfa_enabled:
-        return await start_second_factor(request, state, browser, user, client, target)
+        response = await start_second_factor(state, db, identity, browser, user, client, target)
+        clear_cookie(response, PRE_SESSION_CSRF, secure=state.settings.secure_cookies)
+        return response
     await sign_in(browser, state, user, client, ["pwd"])
     await state.audit.record("login_success", session=db, user_id=user.id, client_ip=client.ip,
                              method="password", channel="web")
     return signed_in_redirect(state, target)
-
-
-async def start_second_factor(request: Request, state: AppState, browser: BrowserSession,
-                              user: User, client: Client, target: str) -> Response:
-    # Fail closed until the MFA pages exist: a password alone never signs in an MFA user.
-    return pre_session_form(
-        request, state, "login.html", status=403, username=user.email,
-        error="Two-step verification is on for this account; it cannot be completed here yet.",
-    )
 
 
 # ---------------------------------------------------------------------- register
