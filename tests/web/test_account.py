@@ -18,7 +18,7 @@ NEW_PASSWORD = "Brand-New-Secret-93"
 
 
 async def second_browser(app: Any, user: dict[str, Any]) -> Api:
-    other = Api(app, user_agent="Other-Browser/2.0")
+    other = Api(app, user_agent="Mozilla/5.0 (Windows NT 10.0) Firefox/128.0")
     response = await login_page(other, user["email"], user["password"])
     assert response.status_code == 303
     return other
@@ -89,7 +89,7 @@ async def test_the_sessions_list_revokes_another_session(app: Any, api: Api) -> 
     user = await register_page(api)
     other = await second_browser(app, user)
     page = await api.get("/account")
-    assert "Other-Browser/2.0" in page.text and "this browser" in page.text
+    assert "Firefox on Windows" in page.text and "this browser" in page.text
     handle = page.text.split('name="handle" value="', 1)[1].split('"', 1)[0]
     response = await api.post("/account/sessions/revoke", data={
         "handle": handle, "csrf_token": csrf_of(page)})

@@ -55,11 +55,27 @@ async def totp_setup_of(mfa: MfaService, user: User) -> dict[str, Any] | None:
             "qr_svg": Markup(setup.qr_svg)}  # noqa: S704
 
 
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"),
+             ("Chrome/", "Chrome"), ("Chromium/", "Chromium"), ("Safari/", "Safari"))
+_SYSTEMS = (("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"),
+            ("Windows", "Windows"), ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"),
+            ("Linux", "Linux"))
+
+
+def device_name(user_agent: str) -> str:
+    """"Chrome on Linux" from a User-Agent, or the raw text (shortened) when unknown."""
+    browser = next((name for mark, name in _BROWSERS if mark in user_agent), None)
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return user_agent[:60]
+
+
 async def sessions_of(state: AppState, signed: SignedIn) -> list[dict[str, Any]]:
     store = state.session_store
     current = store.handle(signed.browser.sid) if signed.browser.sid else ""
     return [
-        {"handle": handle, "user_agent": s.user_agent, "ip": s.ip, "created_at": s.created_at,
+        {"handle": handle, "user_agent": device_name(s.user_agent), "ip": s.ip, "created_at": s.created_at,
          "last_seen": s.last_seen, "current": handle == current}
         for handle, s in await store.list_for_user(signed.user_id)
     ]

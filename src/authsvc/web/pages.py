@@ -93,8 +93,8 @@ async def login(request: Request, state: State, browser: Browser, identity: Iden
     username, password = form.get("username", "").strip(), form.get("password", "")
     target = next_target(state, form.get("next"))
 
-    def again(status: int, error: str, **extra: Any) -> Response:
-        return pre_session_form(request, state, "login.html", status=status, error=error,
+    def again(status: int, error: str | None, **extra: Any) -> Response:
+        return pre_session_form(request, state, "login.html", status=status, error=error or None,
                                 username=username, next=target if form.get("next") else None,
                                 **extra)
 
@@ -105,7 +105,9 @@ async def login(request: Request, state: State, browser: Browser, identity: Iden
     try:
         user = await login.verify(username, password, client)
     except TemporarilyLocked as exc:
-        return again(429, LOCKED, retry_after=exc.retry_after,
+        # The lockout says so; the short progressive pause after a failure needs only the wait.
+        locked = exc.description == TemporarilyLocked.description
+        return again(429, LOCKED if locked else "", retry_after=exc.retry_after,
                      headers={"Retry-After": str(exc.retry_after)})
     except InvalidGrant:
         return again(400, WRONG_PASSWORD)
