@@ -53,5 +53,7 @@ async def change_password(
     await identity.set_password(user, body.new_password)
     await state.tokens.revoke_user_families(session, user.id, "password_changed",
                                             keep=token.claims.get("sid"))
+    # Browser sessions are sessions too: a password changed by the API signs them all out.
+    await state.session_store.destroy_for_user(str(user.id))
     await state.audit.record("password_changed", session=session, user_id=user.id)
     return Response(status_code=204)
