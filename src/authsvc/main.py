@@ -198,7 +198,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from authsvc.ops.metrics_router import router as metrics_router
     from authsvc.recovery.router import router as recovery_router
     from authsvc.tokens.router import router as token_router
-
     from authsvc.web.headers import SecurityHeaders
     from authsvc.web.router import router as web_router
     from authsvc.web.templating import STATIC_DIR

@@ -14,8 +14,8 @@ from authsvc.clients.service import ClientService
 from authsvc.config import Settings
 from authsvc.courier import Courier, MessageFactory
 from authsvc.identity.cache import UserCache, UserDirectory
-from authsvc.ops.meter import Meter
 from authsvc.mfa.runtime import MfaRuntime
+from authsvc.ops.meter import Meter
 from authsvc.protection.bruteforce import BruteForceProtector
 from authsvc.protection.patterns import StuffingDetector
 from authsvc.protection.ratelimit import Rate, RateLimiter

@@ -124,7 +124,7 @@ async def test_register_login_totp_logout_mfa_login_verify(server: str) -> None:
             await page.fill("#password", "wrong-password-0")
             await page.click("form[action='/login'] button[type=submit]")
             await page.wait_for_selector("text=Wrong e-mail or password.")
-            time.sleep(2)  # the progressive pause after a failure (brute-force protection)
+            await asyncio.sleep(2)  # the progressive pause after a failure (brute-force protection)
             await page.fill("#password", STRONG_PASSWORD)
             await page.screenshot(path=str(SHOTS / "login.png"), full_page=True)
             await page.click("form[action='/login'] button[type=submit]")

@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 import httpx
-
 from tests.infra import STRONG_PASSWORD, Api, unique_email
 
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from authsvc.main import create_app
 from tests import infra
 from tests.infra import Api
 from tests.web.pages import register_page
 from tests.web.test_account import disable
+
+from authsvc.main import create_app
 
 
 async def test_a_signed_in_browser_gets_the_identity_headers(api: Api) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from tests import flows
 from tests.infra import Api
 from tests.web.pages import csrf_of, login_page, logout_page, register_page, session_cookie
@@ -104,8 +103,9 @@ async def test_open_redirect_payloads_land_on_the_account(api: Api, payload: str
 
 
 async def test_an_allowed_host_is_followed(make_settings) -> None:
-    from authsvc.main import create_app
     from tests import infra
+
+    from authsvc.main import create_app
 
     app = create_app(make_settings(allowed_redirect_hosts=["app.example.com"]))
     async with infra.running(app), Api(app) as api:
@@ -117,8 +117,9 @@ async def test_an_allowed_host_is_followed(make_settings) -> None:
 
 
 async def test_login_rate_limit_is_a_clear_page(make_settings) -> None:
-    from authsvc.main import create_app
     from tests import infra
+
+    from authsvc.main import create_app
 
     app = create_app(make_settings(rate_limit_login_page="2/60"))
     async with infra.running(app), Api(app) as api:

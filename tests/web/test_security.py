@@ -6,9 +6,6 @@ from typing import Any
 
 import httpx
 import pytest
-
-from authsvc.main import create_app
-from authsvc.web.headers import CSP
 from tests import flows, infra
 from tests.infra import STRONG_PASSWORD, Api
 from tests.web.pages import (
@@ -19,6 +16,9 @@ from tests.web.pages import (
     register_page,
     session_cookie,
 )
+
+from authsvc.main import create_app
+from authsvc.web.headers import CSP
 
 
 def set_cookies(response: httpx.Response) -> dict[str, str]:

@@ -14,6 +14,8 @@ from starlette.responses import Response
 
 from authsvc.deps import ClientInfo, DbSession, Identity, State
 from authsvc.errors import AuthError, WeakPassword
+from authsvc.identity.account import WrongCurrentPassword, end_other_sessions
+from authsvc.identity.account import change_password as change_password_everywhere
 from authsvc.identity.models import User
 from authsvc.mfa.enrolment import Enrolment
 from authsvc.mfa.service import MfaService
@@ -122,11 +124,14 @@ async def change_password(member: Member, state: State, identity: Identity, db: 
     refused = await step_up(state, mfa, member.browser, user, form, client)
     if refused is not None:
         return await account_page(state, mfa, member, user, status=403, error=refused)
-    if not await identity.verify_current_password(user, current):
+    try:
+        await change_password_everywhere(
+            state, identity, db, user, current, new, keep_browser=member.browser.sid,
+            client_ip=client.ip, channel="web",
+        )
+    except WrongCurrentPassword:
         return await account_page(state, mfa, member, user, status=400,
                                   error="Your current password is not right.")
-    try:
-        await identity.set_password(user, new)
     except WeakPassword:
         unmet = state.validator.validate(identity.prepare_password(new), email=user.email,
                                          mfa_enabled=user.mfa_enabled)
@@ -136,10 +141,6 @@ async def change_password(member: Member, state: State, identity: Identity, db: 
     except AuthError as exc:
         return await account_page(state, mfa, member, user, status=exc.status,
                                   error=exc.description)
-    await state.tokens.revoke_user_families(db, user.id, "password_changed")
-    await state.session_store.destroy_for_user(member.user_id, except_sid=member.browser.sid)
-    await state.audit.record("password_changed", session=db, user_id=user.id,
-                             client_ip=client.ip, channel="web")
     session = member.session
     session.user_version = int(user.version)
     session.flash("Your password was changed. Every other session was signed out.")
@@ -166,8 +167,7 @@ async def logout_everywhere(member: Member, state: State, db: DbSession,
                             client: ClientInfo) -> Response:
     """End every session of the user, this one included, and revoke every refresh family."""
     user_id = member.user_id
-    await state.session_store.destroy_for_user(user_id)
-    await state.tokens.revoke_user_families(db, uuid.UUID(user_id), "logout_everywhere")
+    await end_other_sessions(state, db, uuid.UUID(user_id), "logout_everywhere")
     await state.audit.record("logout_everywhere", session=db, user_id=user_id,
                              client_ip=client.ip, channel="web")
     await member.browser.end()

@@ -18,8 +18,8 @@ from authsvc.tokens.service import Client
 from authsvc.web.browser import BrowserSession
 from authsvc.web.cookies import PRE_SESSION_CSRF, clear_cookie, cookie_name, set_cookie
 from authsvc.web.deps import Browser, PageForm, PreSessionCsrfChecked, check_session_csrf
-from authsvc.web.render import page, redirect
 from authsvc.web.login_mfa import start_second_factor
+from authsvc.web.render import page, redirect
 from authsvc.web.route import PageRoute, SharedPathRoute
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
