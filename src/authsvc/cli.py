@@ -27,12 +27,17 @@ async def _with_state(settings: Settings, work: Callable[[Any, Any], Awaitable[i
     from authsvc.main import build_state, close_state
 
     state = await build_state(settings)
+    result = 1
     try:
+        # No `return` inside the loop: leaving an async generator early closes it with
+        # GeneratorExit, which `transaction` rolls back, so nothing the command did was kept.
         async for session in transaction(state.sessions):
-            return await work(state, session)
+            result = await work(state, session)
+            if result != 0:
+                await session.rollback()
     finally:
         await close_state(state)
-    return 1
+    return result
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
