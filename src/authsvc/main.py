@@ -90,6 +90,7 @@ async def build_state(settings: Settings) -> AppState:
         codec, binding, redis, revocations,
         load_user=state.users.view, check_refresh=refresh_is_live,
     )
+    state.introspector.limiter = state.limiter
     return state
 
 

@@ -61,3 +61,29 @@ async def test_the_counter_sees_sql(api: Api, state: AppState) -> None:
     with counting_sql(state) as statements:
         await flows.register(api)
     assert statements
+
+
+async def test_the_per_client_limit_counts_each_introspection_once(make_settings) -> None:
+    """The limit is counted in the hot path's one Redis round trip for active tokens and on its
+    own for anything else: either way exactly once per request, and 429 + Retry-After after."""
+    from authsvc.db import transaction
+    from authsvc.main import create_app
+    from tests import infra
+
+    app = create_app(make_settings(rate_limit_introspect="4/60"))
+    async with infra.running(app):
+        state = app.state.authsvc
+        async for session in transaction(state.sessions):
+            issued = await state.clients.create(session, "limited")
+        client = (issued.client_id, issued.client_secret)
+        async with infra.Api(app) as api:
+            user = await flows.register(api)
+            tokens = await flows.login(api, user)
+            assert (await flows.introspect(api, client, tokens["access_token"]))["active"]
+            assert (await flows.introspect(api, client, "malformed")) == {"active": False}
+            assert (await flows.introspect(api, client, tokens["access_token"]))["active"]
+            assert (await flows.introspect(api, client, tokens["refresh_token"]))["active"]
+            refused = await api.post("/introspect", data={"token": tokens["access_token"]},
+                                     headers=flows.basic(*client))
+            assert refused.status_code == 429 and "retry-after" in refused.headers
+            assert refused.json()["error"] == "rate_limited"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -63,6 +64,18 @@ class RateLimiter:
         allowed, wait = await self._script(
             keys=[Keys.rate(bucket, subject)], args=[self.clock(), rate.limit, rate.period]
         )
+        if not int(allowed):
+            raise TooManyRequests(float(wait))
+
+    async def queue(self, pipe: Any, bucket: str, subject: str, rate: Rate) -> None:
+        """Add this check to the caller's pipeline (one round trip with its other reads); give
+        the pipeline's answer for it to `settle`."""
+        await self._script(keys=[Keys.rate(bucket, subject)],
+                           args=[self.clock(), rate.limit, rate.period], client=pipe)
+
+    @staticmethod
+    def settle(answer: Any) -> None:
+        allowed, wait = answer
         if not int(allowed):
             raise TooManyRequests(float(wait))
 
