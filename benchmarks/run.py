@@ -33,7 +33,6 @@ import tempfile
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 

@@ -28,7 +28,9 @@ async def password_policy(state: State) -> Response:
     return json_response(state.validator.describe())
 
 
-@router.post("/users", status_code=201, dependencies=[rate_limit("register", "rate_limit_register")])
+@router.post(
+    "/users", status_code=201, dependencies=[rate_limit("register", "rate_limit_register")]
+)
 async def register(
     body: Registration, identity: Identity, state: State, session: DbSession
 ) -> Response:
