@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     redis_sentinels: Annotated[list[str], NoDecode] = Field(default_factory=list)
     redis_sentinel_master: str = "mymaster"
     user_cache_ttl: int = Field(300, ge=1)
+    introspection_cache_ttl: float = Field(1.0, ge=0, le=10)  # 0: every check asks Redis
 
     # Tokens
     jwt_secret: SecretStr | None = None

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from authsvc.config import Settings
 
@@ -51,7 +51,12 @@ def make_redis(settings: Settings) -> Redis:
     if settings.redis_mode == "sentinel":
         return _sentinel_master(settings, common)
     assert settings.redis_url
-    return Redis.from_url(settings.redis_url, retry_on_timeout=False, **common)
+    # A blocking pool: a request past the pool size waits (up to the Redis timeout) for a
+    # connection instead of failing at once; an exhausted pool is load, not an outage.
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url, timeout=settings.redis_timeout, **common
+    )
+    return Redis(connection_pool=pool)
 
 
 class _SentinelMaster(Redis):
@@ -93,6 +98,7 @@ class Keys:
     # loses the sentinel with the entries, and the next reader reloads the list from PostgreSQL.
     # Spread over several nodes, a lost node would silently forget revocations while the
     # sentinel elsewhere still claimed the list complete.
+    invalidations = f"{PREFIX}invalidations"  # pub/sub channel: something revoked or changed
     revocations_loaded = f"{PREFIX}{{rev}}:loaded"
     revocations_loading = f"{PREFIX}{{rev}}:loading"
 

@@ -30,7 +30,7 @@ from authsvc.ops.metrics import PrometheusMeter, mark_worker_dead
 from authsvc.ops.observe import RequestObserver
 from authsvc.protection.bruteforce import BruteForceProtector
 from authsvc.protection.patterns import StuffingDetector
-from authsvc.protection.ratelimit import Rate, RateLimiter
+from authsvc.protection.ratelimit import LocalShare, Rate, RateLimiter
 from authsvc.responses import JSONResponse
 from authsvc.security.binding import ClientBinding
 from authsvc.security.crypto import Encryptor
@@ -41,6 +41,7 @@ from authsvc.security.policy import Blocklist, PasswordValidator, PolicyRules
 from authsvc.sessions.store import SessionStore
 from authsvc.state import AppState
 from authsvc.tokens.introspection import Introspector
+from authsvc.tokens.nearcache import NearCache
 from authsvc.tokens.repository import TokenRepository
 from authsvc.tokens.revocations import RevocationList
 from authsvc.tokens.service import TokenService
@@ -72,10 +73,11 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         previous_keys=tuple(s.get_secret_value().encode() for s in settings.jwt_previous_secrets),
     )
     binding = ClientBinding(settings.token_binding, settings.jwt_key)
-    revocations = RevocationList(redis, sessions)
+    near = NearCache(redis, ttl=settings.introspection_cache_ttl)
+    revocations = RevocationList(redis, sessions, notify=near.changed)
     audit = AuditLog(sessions, defer=settings.embedded_database)
     audit.listeners.append(meter.event)
-    user_cache = UserCache(redis, settings.user_cache_ttl, meter)
+    user_cache = UserCache(redis, settings.user_cache_ttl, meter, notify=near.changed)
     tokens = TokenService(settings, codec, binding, revocations, audit, meter)
     mail_counts: Counter[str] = Counter()
 
@@ -108,6 +110,7 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         stuffing=StuffingDetector(redis, threshold=settings.stuffing_usernames_threshold,
                                   window=settings.stuffing_window),
         limiter=RateLimiter(redis),
+        introspect_share=LocalShare(),
         rates={name: Rate.parse(getattr(settings, name)) for name in RATE_SETTINGS},
         session_store=SessionStore(
             redis,
@@ -128,7 +131,7 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
 
     state.introspector = Introspector(
         codec, binding, redis, revocations,
-        load_user=state.users.view, check_refresh=refresh_is_live, meter=meter,
+        load_user=state.users.view, check_refresh=refresh_is_live, meter=meter, near=near,
     )
     state.introspector.limiter = state.limiter
     return state
@@ -150,6 +153,7 @@ def start_pool_sampler(state: AppState) -> asyncio.Task[None] | None:
 
 
 async def close_state(state: AppState) -> None:
+    await state.introspector.near.stop()
     await state.audit.drain()
     await state.courier.drain(state.settings.smtp_timeout)
     state.hasher.close()
@@ -190,6 +194,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = await build_state(settings, meter)
         app.state.authsvc = state
+        state.introspector.near.start()  # the server's, not the CLI's: only it introspects
         if settings.embedded_database or settings.embedded_redis:
             log.warning(
                 "authsvc %s running the %s profile on embedded defaults (%s%s): "

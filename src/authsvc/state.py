@@ -18,7 +18,7 @@ from authsvc.mfa.runtime import MfaRuntime
 from authsvc.ops.meter import Meter
 from authsvc.protection.bruteforce import BruteForceProtector
 from authsvc.protection.patterns import StuffingDetector
-from authsvc.protection.ratelimit import Rate, RateLimiter
+from authsvc.protection.ratelimit import LocalShare, Rate, RateLimiter
 from authsvc.security.binding import ClientBinding
 from authsvc.security.csrf import PreSessionCsrf
 from authsvc.security.jwt import TokenCodec
@@ -50,6 +50,7 @@ class AppState:
     protector: BruteForceProtector
     stuffing: StuffingDetector
     limiter: RateLimiter
+    introspect_share: LocalShare  # the per-client /introspect limit, counted in batches
     rates: dict[str, Rate]
     session_store: SessionStore  # browser sessions of the hosted pages
     pre_session_csrf: PreSessionCsrf  # login and register forms, before a session exists

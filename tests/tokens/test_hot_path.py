@@ -108,18 +108,41 @@ def counting_redis_writes() -> Iterator[list[int]]:
         AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
 
 
-async def test_introspecting_an_active_token_is_one_redis_round_trip(
+async def test_introspecting_an_active_token_is_one_redis_round_trip(make_settings) -> None:
+    """Without the in-process cache: revocation list, family, user and the per-client rate limit
+    in one pipeline, and no SCRIPT EXISTS before it (what a Script object inside a redis-py
+    pipeline would add)."""
+    from authsvc.main import create_app
+    from tests import infra
+
+    app = create_app(make_settings(introspection_cache_ttl=0, rate_limit_introspect="400/60"))
+    async with infra.running(app), infra.Api(app) as api:
+        client = await flows.new_client(app.state.authsvc)
+        user = await flows.register(api)
+        tokens = await flows.login(api, user)
+        assert (await flows.introspect(api, client, tokens["access_token"]))["active"]
+        with counting_redis_writes() as writes:
+            info = await flows.introspect(api, client, tokens["access_token"])
+        assert info["active"] is True
+        assert len(writes) == 1
+
+
+async def test_a_token_found_live_moments_ago_needs_no_redis_at_all(
     api: Api, state: AppState, service_client: tuple[str, str]
 ) -> None:
-    """Revocation list, family, user and the per-client rate limit: one pipeline, no SCRIPT
-    EXISTS before it (what a Script object inside a redis-py pipeline would add)."""
     user = await flows.register(api)
     tokens = await flows.login(api, user)
+    assert state.introspector.near.live
     assert (await flows.introspect(api, service_client, tokens["access_token"]))["active"]
-    with counting_redis_writes() as writes:
-        info = await flows.introspect(api, service_client, tokens["access_token"])
-    assert info["active"] is True
-    assert len(writes) == 1
+    state.introspect_share.interval = 60.0  # no batch of the rate limit falls due meanwhile
+    try:
+        with counting_redis_writes() as writes:
+            for _ in range(5):
+                info = await flows.introspect(api, service_client, tokens["access_token"])
+                assert info["active"] is True
+    finally:
+        state.introspect_share.interval = 0.1
+    assert writes == []
 
 
 async def test_the_limit_still_counts_after_redis_lost_its_scripts(make_settings) -> None:

@@ -9,6 +9,7 @@ invalidated on change).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 
 import orjson
@@ -56,7 +57,11 @@ class UserView:
 
 
 class UserCache:
-    def __init__(self, redis: Redis, ttl: int, meter: Meter | None = None) -> None:
+    def __init__(
+        self, redis: Redis, ttl: int, meter: Meter | None = None,
+        notify: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        self._notify = notify  # tells every process's introspection cache about a change
         self.redis = redis
         self.ttl = ttl
         self.meter = meter or Meter()
@@ -75,9 +80,13 @@ class UserCache:
 
     async def put(self, view: UserView) -> None:
         await self.redis.set(Keys.user(view.id), view.dumps(), ex=self.ttl)
+        if self._notify is not None:
+            await self._notify(f"user:{view.id}")
 
     async def forget(self, user_id: uuid.UUID | str) -> None:
         await self.redis.delete(Keys.user(str(user_id)))
+        if self._notify is not None:
+            await self._notify(f"user:{user_id}")
 
 
 class UserDirectory:

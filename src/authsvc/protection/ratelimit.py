@@ -19,25 +19,27 @@ from authsvc.config import parse_rate
 from authsvc.errors import TooManyRequests
 from authsvc.kv import Keys
 
-# KEYS[1] counter hash. ARGV: now, limit, period. Returns {allowed, retry_after}.
+# KEYS[1] counter hash. ARGV: now, limit, period, cost (requests counted at once).
+# Returns {allowed, retry_after}.
 _SLIDING = """
 local now = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local period = tonumber(ARGV[3])
+local cost = tonumber(ARGV[4]) or 1
 local current = math.floor(now / period)
 local elapsed = (now - current * period) / period
 local counts = redis.call('HMGET', KEYS[1], tostring(current), tostring(current - 1))
 local this = tonumber(counts[1]) or 0
 local prev = tonumber(counts[2]) or 0
 local estimate = prev * (1 - elapsed) + this
-if estimate + 1 > limit then
+if estimate + cost > limit then
   local wait = period * (1 - elapsed)
   if prev > 0 and this < limit then
-    wait = math.max(1, period * (1 - elapsed) - period * ((limit - this - 1) / prev))
+    wait = math.max(1, period * (1 - elapsed) - period * ((limit - this - cost) / prev))
   end
   return {0, tostring(math.max(1, math.ceil(wait)))}
 end
-redis.call('HINCRBY', KEYS[1], tostring(current), 1)
+redis.call('HINCRBY', KEYS[1], tostring(current), cost)
 redis.call('HDEL', KEYS[1], tostring(current - 2))
 redis.call('EXPIRE', KEYS[1], period * 2 + 1)
 return {1, '0'}
@@ -64,26 +66,29 @@ class RateLimiter:
         # A cluster pipeline refuses EVALSHA: there the check takes a round trip of its own.
         self.can_pipeline = not isinstance(redis, RedisCluster)
 
-    async def hit(self, bucket: str, subject: str, rate: Rate) -> None:
-        """Count one request of `subject` in `bucket`; TooManyRequests once over the rate."""
+    async def hit(self, bucket: str, subject: str, rate: Rate, cost: int = 1) -> None:
+        """Count `cost` requests of `subject` in `bucket`; TooManyRequests once over the rate."""
         allowed, wait = await self._script(
-            keys=[Keys.rate(bucket, subject)], args=[self.clock(), rate.limit, rate.period]
+            keys=[Keys.rate(bucket, subject)],
+            args=[self.clock(), rate.limit, rate.period, cost],
         )
         if not int(allowed):
             raise TooManyRequests(float(wait))
 
-    def queue(self, pipe: Any, bucket: str, subject: str, rate: Rate) -> None:
+    def queue(self, pipe: Any, bucket: str, subject: str, rate: Rate, cost: int = 1) -> None:
         """Add this check to the caller's pipeline (one round trip with its other reads) as a
         bare EVALSHA: a Script object in a pipeline makes redis-py send SCRIPT EXISTS first,
         a round trip of its own on every request. Give the answer to `settle`."""
         pipe.evalsha(self._script.sha, 1, Keys.rate(bucket, subject), self.clock(), rate.limit,
-                     rate.period)
+                     rate.period, cost)
 
-    async def settle(self, answer: Any, bucket: str, subject: str, rate: Rate) -> None:
+    async def settle(
+        self, answer: Any, bucket: str, subject: str, rate: Rate, cost: int = 1
+    ) -> None:
         """TooManyRequests if the queued check said so. A Redis that lost its scripts (restart,
         SCRIPT FLUSH) answers NOSCRIPT without counting: count again, loading the script."""
         if isinstance(answer, NoScriptError):
-            await self.hit(bucket, subject, rate)
+            await self.hit(bucket, subject, rate, cost)
             return
         if isinstance(answer, Exception):
             raise answer
@@ -94,3 +99,40 @@ class RateLimiter:
     async def reset(self, bucket: str, subject: str) -> None:
         await self.redis.delete(Keys.rate(bucket, subject))
 
+
+
+class LocalShare:
+    """A high per-client limit counted in batches, so most requests need no round trip.
+
+    Each process admits up to `batch` requests of a subject (limit / 500, at least 1), or what
+    arrived within `interval` seconds, then reports them to Redis in one call; a refusal blocks
+    the subject in this process until its Retry-After. Over-admission is bounded by one batch
+    per process; a small limit (batch 1) is counted exactly, request by request.
+    """
+
+    def __init__(self, interval: float = 0.1, clock: Callable[[], float] = time.monotonic):
+        self.interval = interval
+        self.clock = clock
+        self._state: dict[tuple[str, str], list[float]] = {}  # [pending, last report, blocked]
+
+    def take(self, bucket: str, subject: str, rate: Rate) -> int:
+        """Admit one request here: TooManyRequests while Redis's last answer was a refusal;
+        otherwise how many requests to report now (0: not yet)."""
+        now = self.clock()
+        state = self._state.get((bucket, subject))
+        if state is None:
+            if len(self._state) > 10_000:
+                self._state.clear()
+            state = self._state[(bucket, subject)] = [0, now, 0.0]
+        if state[2] > now:
+            raise TooManyRequests(state[2] - now)
+        state[0] += 1
+        if state[0] < max(1, rate.limit // 500) and now - state[1] < self.interval:
+            return 0
+        pending, state[0], state[1] = int(state[0]), 0, now
+        return pending
+
+    def refused(self, bucket: str, subject: str, retry_after: float) -> None:
+        state = self._state.get((bucket, subject))
+        if state is not None:
+            state[2] = self.clock() + retry_after

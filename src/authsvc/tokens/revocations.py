@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from redis.asyncio import Redis
@@ -19,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authsvc.kv import Keys
 from authsvc.tokens.repository import TokenRepository
+
+Notify = Callable[[str], Awaitable[None]]
 
 log = logging.getLogger("authsvc.revocations")
 
@@ -29,7 +32,11 @@ def _ttl_until(expires_at: datetime | int) -> int:
 
 
 class RevocationList:
-    def __init__(self, redis: Redis, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, redis: Redis, sessions: async_sessionmaker[AsyncSession],
+        notify: Notify | None = None,
+    ) -> None:
+        self._notify = notify  # tells every process's introspection cache
         self.redis = redis
         self._sessions = sessions
         self._reload_lock = asyncio.Lock()
@@ -39,6 +46,8 @@ class RevocationList:
     ) -> None:
         await TokenRepository(session).add_revocation(jti, expires_at, reason)
         await self.redis.set(Keys.revoked_jti(jti), reason, ex=_ttl_until(expires_at))
+        if self._notify is not None:
+            await self._notify(f"jti:{jti}")
 
     async def revoke_family(
         self, session: AsyncSession, family_id: uuid.UUID, expires_at: datetime, reason: str
@@ -48,6 +57,8 @@ class RevocationList:
 
     async def mark_family(self, family_id: uuid.UUID, expires_at: datetime, reason: str) -> None:
         await self.redis.set(Keys.revoked_family(str(family_id)), reason, ex=_ttl_until(expires_at))
+        if self._notify is not None:
+            await self._notify(f"family:{family_id}")
 
     async def ensure_loaded(self) -> None:
         """Rebuild the Redis side from the database if Redis lost it. Idempotent."""

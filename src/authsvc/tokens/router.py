@@ -14,6 +14,7 @@ from authsvc.errors import (
     AuthError,
     InvalidClient,
     InvalidRequest,
+    TooManyRequests,
     UnsupportedGrantType,
     render,
     render_unexpected,
@@ -93,17 +94,22 @@ async def introspect(request: Request) -> Response:
     view = await state.clients.authenticate(request.headers.get("authorization"), form)
     assert view is not None
     rate = state.rates["rate_limit_introspect"]
-    limit = ("introspect", view.client_id, rate) if rate is not None else None
-    token = form.get("token")
-    if token is None:
-        if limit is not None:
-            await state.limiter.hit(*limit)
-        raise InvalidRequest("The parameter 'token' is required.")
-    # The per-client limit is counted in the introspector's one pipelined Redis round trip.
-    body = await state.introspector.introspect(
-        token, form.get("token_type_hint"), form.get("client_user_agent"), form.get("client_ip"),
-        limit=limit,
-    )
+    # Counted in batches (LocalShare); a due report rides the introspector's one round trip.
+    cost = state.introspect_share.take("introspect", view.client_id, rate)
+    limit = ("introspect", view.client_id, rate, cost) if cost else None
+    try:
+        token = form.get("token")
+        if token is None:
+            if limit is not None:
+                await state.limiter.hit(*limit)
+            raise InvalidRequest("The parameter 'token' is required.")
+        body = await state.introspector.introspect(
+            token, form.get("token_type_hint"), form.get("client_user_agent"),
+            form.get("client_ip"), limit=limit,
+        )
+    except TooManyRequests as refused:
+        state.introspect_share.refused("introspect", view.client_id, refused.retry_after)
+        raise
     return json_response(body, headers=NO_STORE)
 
 
