@@ -27,8 +27,16 @@ def make_redis(settings: Settings) -> Redis:
             "(development only, one process, nothing survives a restart)"
         )
         return fakeredis.FakeAsyncRedis(decode_responses=False)
+    # One immediate retry on a broken connection: after a Redis restart every pooled connection
+    # is dead, and without it each would fail one request (a 503) before being replaced. Time-outs
+    # are not retried (a slow Redis must not make requests slower still).
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
     return Redis.from_url(
         settings.redis_url,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         max_connections=settings.redis_pool_size,
         socket_timeout=settings.redis_timeout,
         socket_connect_timeout=settings.redis_timeout,
