@@ -143,6 +143,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_handlers(app)
+    from authsvc.openapi import install as install_openapi
+
+    install_openapi(app)
     from authsvc.identity.router import router as identity_router
     from authsvc.mfa.router import router as mfa_router
     from authsvc.ops.health import router as health_router

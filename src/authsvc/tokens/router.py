@@ -14,6 +14,9 @@ from authsvc.forms import read_form, require
 from authsvc.identity.login import PasswordLogin
 from authsvc.responses import NO_STORE, json_response
 from authsvc.mfa.service import MfaService
+from authsvc.openapi import (
+    INTROSPECT_FORM, OAUTH_ERRORS, REVOKE_FORM, TOKEN_ERRORS, TOKEN_FORM, error_responses,
+)
 from authsvc.tokens.grants import complete_login, complete_mfa_login
 from authsvc.tokens.service import Client, validate_scope
 
@@ -40,7 +43,8 @@ async def _optional_client(state: State, request: Request, form: dict[str, str])
     return None
 
 
-@router.post("/token", dependencies=[rate_limit("token", "rate_limit_token")])
+@router.post("/token", dependencies=[rate_limit("token", "rate_limit_token")],
+             responses=TOKEN_ERRORS, openapi_extra=TOKEN_FORM)
 async def token(
     request: Request, state: State, session: DbSession, identity: Identity, client: ClientInfo
 ) -> Response:
@@ -76,7 +80,7 @@ async def token(
     return json_response(body, headers=NO_STORE)
 
 
-@router.post("/introspect")
+@router.post("/introspect", responses=OAUTH_ERRORS, openapi_extra=INTROSPECT_FORM)
 async def introspect(request: Request, state: State) -> Response:
     form = await read_form(request)
     view = await state.clients.authenticate(request.headers.get("authorization"), form)
@@ -91,7 +95,7 @@ async def introspect(request: Request, state: State) -> Response:
     return json_response(body, headers=NO_STORE)
 
 
-@router.post("/revoke")
+@router.post("/revoke", responses=OAUTH_ERRORS, openapi_extra=REVOKE_FORM)
 async def revoke(request: Request, state: State, session: DbSession) -> Response:
     form = await read_form(request)
     view = await state.clients.authenticate(request.headers.get("authorization"), form)
@@ -102,7 +106,7 @@ async def revoke(request: Request, state: State, session: DbSession) -> Response
     return Response(status_code=200, headers=NO_STORE)
 
 
-@router.post("/logout", status_code=204)
+@router.post("/logout", status_code=204, responses=error_responses(401, 429, 503))
 async def logout(token: CurrentToken, state: State, session: DbSession) -> Response:
     """Revoke this access token and its refresh family."""
     await state.tokens.revoke_access(session, token.claims, "logout")
