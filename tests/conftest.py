@@ -11,7 +11,7 @@ import pytest_asyncio
 from authsvc.config import Settings, load_settings
 from authsvc.main import create_app
 from authsvc.state import AppState
-from tests import infra
+from tests import flows, infra
 from tests.smtp_server import SmtpSink
 
 # ------------------------------------------------------------- PostgreSQL and Redis
@@ -121,11 +121,7 @@ async def api(app: Any) -> AsyncIterator[infra.Api]:
 @pytest_asyncio.fixture
 async def service_client(state: AppState) -> tuple[str, str]:
     """A registered service client: (client_id, client_secret)."""
-    from authsvc.db import transaction
-
-    async for session in transaction(state.sessions):
-        issued = await state.clients.create(session, "resource-server")
-    return issued.client_id, issued.client_secret
+    return await flows.new_client(state)
 
 # --------------------------------------------------------------------------- SMTP
 

@@ -44,3 +44,12 @@ async def introspect(api: Api, client: tuple[str, str], token: str, **extra: str
                               headers=basic(*client))
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
+
+
+async def new_client(state: Any, name: str = "resource-server") -> tuple[str, str]:
+    """Register a service client directly (as `authsvc create-client` does): (id, secret)."""
+    from authsvc.db import transaction
+
+    async for session in transaction(state.sessions):
+        issued = await state.clients.create(session, name)
+    return issued.client_id, issued.client_secret

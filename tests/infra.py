@@ -63,10 +63,13 @@ async def release_redis_db(index: int) -> None:
 
 
 async def flush_keeping_claim(redis: aioredis.Redis) -> None:
+    """Empty the run's database and keep the claim, in one MULTI/EXEC: between the two another
+    run could otherwise claim the empty database."""
     claim = await redis.get(CLAIM_KEY)
-    await redis.flushdb()
-    if claim:
-        await redis.set(CLAIM_KEY, claim, ex=7200)
+    pipe = redis.pipeline(transaction=True)
+    pipe.flushdb()
+    pipe.set(CLAIM_KEY, claim or f"{os.getpid()}", ex=7200)
+    await pipe.execute()
 
 
 def random_ip() -> str:

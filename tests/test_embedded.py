@@ -24,11 +24,7 @@ async def test_whole_flow_on_the_embedded_defaults(tmp_path: Path, monkeypatch) 
     app = create_app(settings)
     async with infra.running(app), infra.Api(app) as api:
         state = app.state.authsvc
-        from authsvc.db import transaction
-
-        async for session in transaction(state.sessions):
-            issued = await state.clients.create(session, "rs")
-        client = (issued.client_id, issued.client_secret)
+        client = await flows.new_client(state)
         user = await flows.register(api)
         tokens = await flows.login(api, user)
         assert (await flows.introspect(api, client, tokens["access_token"]))["active"]

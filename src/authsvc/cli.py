@@ -1,4 +1,4 @@
-"""The `authsvc` command: serve, migrate, create-admin, create-client, unlock."""
+"""The `authsvc` command: serve, migrate, create-admin, create-client, unlock, users, clients."""
 
 from __future__ import annotations
 
@@ -28,15 +28,36 @@ async def _with_state(settings: Settings, work: Callable[[Any, Any], Awaitable[i
     from authsvc.main import build_state, close_state
 
     state = await build_state(settings)
+    result = 1
     try:
+        # Let the loop finish: `transaction` commits (and runs after-commit hooks) only when
+        # resumed; returning from inside would close it and roll the work back.
         async for session in transaction(state.sessions):
-            return await work(state, session)
+            result = await work(state, session)
     finally:
         await close_state(state)
-    return 1
+    return result
+
+
+def _prepare_metrics_dir(workers: int) -> str | None:
+    """Several workers share metrics through prometheus-client's multiprocess mode: a fresh
+    directory, set before any worker imports prometheus-client. Returns it for cleanup."""
+    if workers <= 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="authsvc-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
+
+
+def _exit_cleanly(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import shutil
+
     import uvicorn
 
     settings = _settings()
@@ -51,9 +72,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"authsvc: {settings.env} profile, {settings.resolved_database_url.split('://')[0]}"
           f", {'in-process Redis stand-in' if settings.embedded_redis else 'Redis'}"
           f", listening on http://{args.host}:{args.port}", file=sys.stderr)
-    # uvicorn re-raises the SIGTERM it caught once it has shut down gracefully; answer it with a
-    # clean exit, so an orchestrator sees a graceful stop (exit 0) rather than a kill (143).
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    from authsvc.logging_setup import configure_logging
+
+    configure_logging(settings)
+    metrics_dir = _prepare_metrics_dir(args.workers)
+    # uvicorn finishes in-flight requests on SIGTERM, then re-raises the signal; a requested
+    # stop is a clean exit (status 0), as orchestrators expect.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    try:
+        _run_uvicorn(uvicorn, args, settings)
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+    return 0
+
+
+def _run_uvicorn(uvicorn: Any, args: argparse.Namespace, settings: Settings) -> None:
     uvicorn.run(
         "authsvc.main:create_app",
         factory=True,
@@ -65,9 +99,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=False,  # the client address comes from AUTHSVC_TRUSTED_PROXIES only
         server_header=False,
         log_level=settings.log_level.lower(),
+        log_config=None,  # the app installs its JSON logging (logging_setup)
+        access_log=False,  # one access line per request comes from the app, without queries
         timeout_graceful_shutdown=20,
     )
-    return 0
 
 
 async def _migrate(settings: Settings) -> None:
@@ -161,6 +196,92 @@ def cmd_unlock(args: argparse.Namespace) -> int:
     return asyncio.run(_with_state(settings, work))
 
 
+def _admin_work(settings: Settings, action: Callable[[Any], Awaitable[int]]) -> int:
+    """Run `action(AdminService)` in one transaction (audit rows after it commits)."""
+
+    async def work(state: Any, session: Any) -> int:
+        from authsvc.admin.service import AdminService
+        from authsvc.errors import AuthError
+        from authsvc.identity.service import IdentityService
+
+        identity = IdentityService(
+            session, hasher=state.hasher, validator=state.validator, cache=state.user_cache,
+            max_password_length=settings.password_max_length,
+        )
+        try:
+            return await action(AdminService(state, session, identity))
+        except AuthError as exc:
+            print(f"authsvc: {exc.description}", file=sys.stderr)
+            return 1
+
+    return asyncio.run(_with_state(settings, work))
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    """One JSON object a line, every user, in id order."""
+    from authsvc.identity.schemas import user_body
+
+    async def action(admin: Any) -> int:
+        cursor = None
+        while True:
+            users, cursor = await admin.page_users(cursor, 100)
+            for user in users:
+                print(json.dumps(user_body(user)))
+            if cursor is None:
+                return 0
+
+    return _admin_work(_settings(), action)
+
+
+def cmd_users_disable(args: argparse.Namespace) -> int:
+    async def action(admin: Any) -> int:
+        user = await admin.user_by_email(args.email)
+        await admin.set_active(user, False)
+        print(f"authsvc: {user.email} disabled; every session ended", file=sys.stderr)
+        return 0
+
+    return _admin_work(_settings(), action)
+
+
+def cmd_clients_list(args: argparse.Namespace) -> int:
+    """One JSON object a line; never a secret."""
+    from authsvc.admin.schemas import client_body
+
+    async def action(admin: Any) -> int:
+        for client in await admin.clients():
+            print(json.dumps(client_body(client)))
+        return 0
+
+    return _admin_work(_settings(), action)
+
+
+def cmd_clients_delete(args: argparse.Namespace) -> int:
+    async def action(admin: Any) -> int:
+        await admin.delete_client(args.client_id)
+        print(f"authsvc: client {args.client_id} deleted", file=sys.stderr)
+        return 0
+
+    return _admin_work(_settings(), action)
+
+
+def _admin_parsers(sub: Any) -> None:
+    users = sub.add_parser("users", help="list or disable users").add_subparsers(
+        dest="users_command", required=True)
+    users.add_parser("list", help="print every user as JSON lines").set_defaults(
+        func=cmd_users_list)
+    disable = users.add_parser("disable", help="disable a user and end their sessions")
+    disable.add_argument("email")
+    disable.set_defaults(func=cmd_users_disable)
+
+    clients = sub.add_parser("clients", help="list or delete service clients").add_subparsers(
+        dest="clients_command", required=True)
+    clients.add_parser("list", help="print every client as JSON lines (no secrets)").set_defaults(
+        func=cmd_clients_list)
+    delete = clients.add_parser("delete", help="delete a service client")
+    delete.add_argument("client_id")
+    delete.set_defaults(func=cmd_clients_delete)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="authsvc", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -187,6 +308,7 @@ def parser() -> argparse.ArgumentParser:
     unlock = sub.add_parser("unlock", help="clear the lockout of a username")
     unlock.add_argument("email")
     unlock.set_defaults(func=cmd_unlock)
+    _admin_parsers(sub)
     return top
 
 

@@ -30,6 +30,8 @@ Environment = Literal["development", "testing", "production"]
 PROFILES: tuple[str, ...] = ("development", "testing", "production")
 MIN_SECRET_BYTES = 32
 SECRET_FIELDS = ("jwt_secret", "encryption_key", "smtp_password")
+PRIVATE_NETWORKS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                    "fc00::/7")
 
 
 class ConfigError(ValueError):
@@ -57,6 +59,13 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_pool_size: int = Field(50, ge=1, le=10_000)
     redis_timeout: float = Field(2.0, gt=0)
+    # standalone: AUTHSVC_REDIS_URL names the server. sentinel: the master is found through
+    # AUTHSVC_REDIS_SENTINELS by its service name; AUTHSVC_REDIS_URL, if set, only gives the
+    # master's database, user and password (its host is ignored). cluster: AUTHSVC_REDIS_URL
+    # names one startup node of a Redis Cluster; the others are discovered.
+    redis_mode: Literal["standalone", "sentinel", "cluster"] = "standalone"
+    redis_sentinels: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    redis_sentinel_master: str = "mymaster"
     user_cache_ttl: int = Field(300, ge=1)
 
     # Tokens
@@ -91,6 +100,7 @@ class Settings(BaseSettings):
     rate_limit_register: str = "10/60"
     rate_limit_mfa_challenge: str = "10/60"
     rate_limit_forgot: str = "5/60"
+    rate_limit_forgot_account: str = "3/900"
     rate_limit_login_page: str = "30/60"
     rate_limit_introspect: str = "100000/60"
     rate_limit_revoke: str = "10000/60"
@@ -135,6 +145,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_body_bytes: int = Field(65_536, ge=1024)
     metrics_enabled: bool = True
+    # Who may read the unauthenticated /metrics: loopback and the private ranges by default.
+    metrics_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(PRIVATE_NETWORKS))
 
     # ------------------------------------------------------------------ sources
     @classmethod
@@ -170,22 +183,41 @@ class Settings(BaseSettings):
 
     # --------------------------------------------------------------- validation
     @field_validator("trusted_proxies", "allowed_redirect_hosts", "jwt_previous_secrets",
-                     mode="before")
+                     "metrics_allow", "redis_sentinels", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allow")
     @classmethod
     def _check_networks(cls, value: list[str]) -> list[str]:
         for item in value:
             try:
                 ipaddress.ip_network(item, strict=False)
             except ValueError as exc:
-                raise ValueError(f"AUTHSVC_TRUSTED_PROXIES: {item!r} is not an address") from exc
+                raise ValueError(f"{item!r} is not an address or network") from exc
         return value
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _check_sentinels(cls, value: list[str]) -> list[str]:
+        for item in value:
+            host, sep, port = item.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{item!r} is not HOST:PORT")
+        return value
+
+    @model_validator(mode="after")
+    def _check_redis_mode(self) -> Settings:
+        if self.redis_mode == "sentinel" and not self.redis_sentinels:
+            raise ConfigError("AUTHSVC_REDIS_SENTINELS must list HOST:PORT of the sentinels "
+                              "when AUTHSVC_REDIS_MODE is sentinel")
+        if self.redis_mode == "cluster" and not self.redis_url:
+            raise ConfigError("AUTHSVC_REDIS_URL must name a startup node "
+                              "when AUTHSVC_REDIS_MODE is cluster")
+        return self
 
     @field_validator("issuer", "public_url")
     @classmethod
@@ -197,6 +229,7 @@ class Settings(BaseSettings):
         "rate_limit_register",
         "rate_limit_mfa_challenge",
         "rate_limit_forgot",
+        "rate_limit_forgot_account",
         "rate_limit_login_page",
         "rate_limit_introspect",
         "rate_limit_revoke",
@@ -217,7 +250,7 @@ class Settings(BaseSettings):
             )
         if not self.database_url or self.database_url.startswith("sqlite"):
             raise ConfigError("AUTHSVC_DATABASE_URL must name PostgreSQL in production, not SQLite")
-        if not self.redis_url:
+        if self.embedded_redis:
             raise ConfigError("AUTHSVC_REDIS_URL must be set in production")
         key = self.encryption_key.get_secret_value().encode() if self.encryption_key else b""
         if len(key) < MIN_SECRET_BYTES:
@@ -249,7 +282,16 @@ class Settings(BaseSettings):
 
     @property
     def embedded_redis(self) -> bool:
-        return not self.redis_url
+        return self.redis_mode == "standalone" and not self.redis_url
+
+    @property
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        """AUTHSVC_REDIS_SENTINELS as (host, port) pairs ("[::1]:26379" allowed)."""
+        pairs = []
+        for item in self.redis_sentinels:
+            host, _, port = item.rpartition(":")
+            pairs.append((host.strip("[]"), int(port)))
+        return pairs
 
     @property
     def resolved_database_url(self) -> str:

@@ -38,10 +38,9 @@ DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
 def get_client(request: Request) -> Client:
     state = get_state(request)
-    return Client(
-        user_agent=request.headers.get("user-agent"),
-        ip=client_address(request, tuple(state.settings.trusted_proxies)),
-    )
+    ip = client_address(request, tuple(state.settings.trusted_proxies))
+    request.state.client_ip = ip  # for the access log
+    return Client(user_agent=request.headers.get("user-agent"), ip=ip)
 
 
 ClientInfo = Annotated[Client, Depends(get_client)]
@@ -93,6 +92,7 @@ async def require_token(request: Request, state: State, client: ClientInfo) -> T
         raise
     if view is None:
         raise InvalidToken("This endpoint needs a user's access token.")
+    request.state.user_id = view.id  # for the access log
     return TokenContext(token, claims, view)
 
 

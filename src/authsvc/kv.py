@@ -8,6 +8,8 @@ on Redis Cluster.
 from __future__ import annotations
 
 import logging
+from typing import Any
+from urllib.parse import unquote, urlparse
 
 from redis.asyncio import Redis
 
@@ -19,7 +21,12 @@ PREFIX = "authsvc:"
 
 
 def make_redis(settings: Settings) -> Redis:
-    if settings.redis_url is None:
+    """The Redis client of AUTHSVC_REDIS_MODE: one server, a Sentinel-watched master, or a Cluster.
+
+    All three answer the same commands, Lua scripts and (single-slot) transactions; the callers
+    never need to know which one they hold.
+    """
+    if settings.embedded_redis:
         import fakeredis
 
         log.warning(
@@ -27,6 +34,23 @@ def make_redis(settings: Settings) -> Redis:
             "(development only, one process, nothing survives a restart)"
         )
         return fakeredis.FakeAsyncRedis(decode_responses=False)
+    common: dict[str, Any] = {
+        "max_connections": settings.redis_pool_size,
+        "socket_timeout": settings.redis_timeout,
+        "socket_connect_timeout": settings.redis_timeout,
+        "health_check_interval": 30,
+        "decode_responses": False,
+    }
+    if settings.redis_mode == "cluster":
+        from redis.asyncio.cluster import RedisCluster
+
+        assert settings.redis_url  # checked by Settings
+        # max_connections is per node here. A MOVED/ASK reply or a failover is followed by
+        # redis-py (slot table refresh); a timeout is still a timeout: 503, never "allowed".
+        return RedisCluster.from_url(settings.redis_url, **common)  # type: ignore[return-value]
+    if settings.redis_mode == "sentinel":
+        return _sentinel_master(settings, common)
+    assert settings.redis_url
     # One immediate retry on a broken connection: after a Redis restart every pooled connection
     # is dead, and without it each would fail one request (a 503) before being replaced. Time-outs
     # are not retried (a slow Redis must not make requests slower still).
@@ -34,31 +58,59 @@ def make_redis(settings: Settings) -> Redis:
     from redis.backoff import NoBackoff
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    return Redis.from_url(
-        settings.redis_url,
-        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-        max_connections=settings.redis_pool_size,
-        socket_timeout=settings.redis_timeout,
-        socket_connect_timeout=settings.redis_timeout,
-        health_check_interval=30,
-        retry_on_timeout=False,
-        decode_responses=False,
-    )
+    retry = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
+    return Redis.from_url(settings.redis_url, retry_on_timeout=False, retry=retry, **common)
+
+
+class _SentinelMaster(Redis):
+    """The master's client; closing it also closes the connections to the sentinels."""
+
+    sentinel: Any = None
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await super().aclose(close_connection_pool)
+        if self.sentinel is not None:
+            for client in self.sentinel.sentinels:
+                await client.aclose()
+
+
+def _sentinel_master(settings: Settings, common: dict[str, Any]) -> Redis:
+    from redis.asyncio.sentinel import Sentinel
+
+    master: dict[str, Any] = {}
+    if settings.redis_url:  # the master's database and credentials; the host is not used
+        url = urlparse(settings.redis_url)
+        db = url.path.lstrip("/")
+        master = {"db": int(db) if db else 0, "username": unquote(url.username or "") or None,
+                  "password": unquote(url.password or "") or None,
+                  "ssl": url.scheme == "rediss"}
+    timeouts = {"socket_timeout": settings.redis_timeout,
+                "socket_connect_timeout": settings.redis_timeout}
+    sentinel = Sentinel(settings.sentinel_addresses, sentinel_kwargs=timeouts)
+    client = sentinel.master_for(settings.redis_sentinel_master, redis_class=_SentinelMaster,
+                                 **common, **master)
+    client.sentinel = sentinel
+    return client
 
 
 class Keys:
     """Names of every key; one static method a kind of key."""
 
-    revocations_loaded = f"{PREFIX}rev:loaded"
-    revocations_loading = f"{PREFIX}rev:loading"
+    # The revocation list shares one hash tag with its "complete" sentinel: on a Cluster they
+    # live on one node, so a node that loses its data (restart, failover to an empty replica)
+    # loses the sentinel with the entries, and the next reader reloads the list from PostgreSQL.
+    # Spread over several nodes, a lost node would silently forget revocations while the
+    # sentinel elsewhere still claimed the list complete.
+    revocations_loaded = f"{PREFIX}{{rev}}:loaded"
+    revocations_loading = f"{PREFIX}{{rev}}:loading"
 
     @staticmethod
     def revoked_jti(jti: str) -> str:
-        return f"{PREFIX}rev:jti:{jti}"
+        return f"{PREFIX}{{rev}}:jti:{jti}"
 
     @staticmethod
     def revoked_family(family_id: str) -> str:
-        return f"{PREFIX}rev:fam:{family_id}"
+        return f"{PREFIX}{{rev}}:fam:{family_id}"
 
     @staticmethod
     def user(user_id: str) -> str:
@@ -87,6 +139,11 @@ class Keys:
     def email_code(user_id: str, purpose: str) -> str:
         """The digest, expiry and wrong tries of the user's e-mailed code for `purpose`."""
         return f"{PREFIX}mfa:{{{user_id}}}:email:{purpose}"
+
+    @staticmethod
+    def action_code_tries(token_id: str) -> str:
+        """Wrong short codes typed for one reset/verification token (its link stays single-use)."""
+        return f"{PREFIX}recovery:code-tries:{token_id}"
 
     @staticmethod
     def login_failures(username: str) -> str:

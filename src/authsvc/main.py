@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -19,8 +20,12 @@ from authsvc.db import make_engine, make_sessionmaker
 from authsvc.errors import install_handlers
 from authsvc.identity.cache import UserCache, UserDirectory
 from authsvc.kv import make_redis
+from authsvc.logging_setup import configure_logging
 from authsvc.mfa.runtime import MfaRuntime
 from authsvc.middleware import RequestContext
+from authsvc.ops.meter import Meter
+from authsvc.ops.metrics import PrometheusMeter, mark_worker_dead
+from authsvc.ops.observe import RequestObserver
 from authsvc.protection.bruteforce import BruteForceProtector
 from authsvc.protection.patterns import StuffingDetector
 from authsvc.protection.ratelimit import Rate, RateLimiter
@@ -36,14 +41,17 @@ from authsvc.tokens.revocations import RevocationList
 from authsvc.tokens.service import TokenService
 
 log = logging.getLogger("authsvc")
+POOL_SAMPLE_SECONDS = 5.0
 
 RATE_SETTINGS = (
     "rate_limit_token", "rate_limit_register", "rate_limit_mfa_challenge", "rate_limit_forgot",
-    "rate_limit_login_page", "rate_limit_introspect", "rate_limit_revoke",
+    "rate_limit_forgot_account", "rate_limit_login_page", "rate_limit_introspect",
+    "rate_limit_revoke",
 )
 
 
-async def build_state(settings: Settings) -> AppState:
+async def build_state(settings: Settings, meter: Meter | None = None) -> AppState:
+    meter = meter or Meter()
     engine = make_engine(settings)
     sessions = make_sessionmaker(engine)
     redis = make_redis(settings)
@@ -61,13 +69,19 @@ async def build_state(settings: Settings) -> AppState:
     binding = ClientBinding(settings.token_binding, settings.jwt_key)
     revocations = RevocationList(redis, sessions)
     audit = AuditLog(sessions, defer=settings.embedded_database)
-    user_cache = UserCache(redis, settings.user_cache_ttl)
-    tokens = TokenService(settings, codec, binding, revocations, audit)
+    audit.listeners.append(meter.event)
+    user_cache = UserCache(redis, settings.user_cache_ttl, meter)
+    tokens = TokenService(settings, codec, binding, revocations, audit, meter)
     mail_counts: Counter[str] = Counter()
+
+    def mail_failed() -> None:
+        mail_counts.update(["failed"])
+        meter.mail_failed()
+
     courier = Courier(  # a failed mail is logged by the courier and counted here
         make_sender(settings), retries=settings.smtp_retries,
         on_sent=lambda: mail_counts.update(["sent"]),
-        on_failure=lambda: mail_counts.update(["failed"]),
+        on_failure=mail_failed,
     )
     state = AppState(
         settings=settings,
@@ -94,6 +108,7 @@ async def build_state(settings: Settings) -> AppState:
         messages=MessageFactory(settings),
         mfa=MfaRuntime.build(redis, settings),
         mail_counts=mail_counts,
+        meter=meter,
     )
     async def refresh_is_live(claims: dict[str, Any]) -> bool:
         async with sessions() as session:
@@ -101,9 +116,24 @@ async def build_state(settings: Settings) -> AppState:
 
     state.introspector = Introspector(
         codec, binding, redis, revocations,
-        load_user=state.users.view, check_refresh=refresh_is_live,
+        load_user=state.users.view, check_refresh=refresh_is_live, meter=meter,
     )
     return state
+
+
+def start_pool_sampler(state: AppState) -> asyncio.Task[None] | None:
+    """In multiprocess mode a scrape reaches one worker, so each worker samples its own pools
+    every few seconds into `livesum` gauges; single-process scrapes sample on the spot."""
+    meter = state.meter
+    if not isinstance(meter, PrometheusMeter) or not meter.multiprocess:
+        return None
+
+    async def sample() -> None:
+        while True:
+            meter.sample_pools(state.engine, state.redis)
+            await asyncio.sleep(POOL_SAMPLE_SECONDS)
+
+    return asyncio.get_running_loop().create_task(sample())
 
 
 async def close_state(state: AppState) -> None:
@@ -116,10 +146,12 @@ async def close_state(state: AppState) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
+    configure_logging(settings)
+    meter: Meter = PrometheusMeter() if settings.metrics_enabled else Meter()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = await build_state(settings)
+        state = await build_state(settings, meter)
         app.state.authsvc = state
         if settings.embedded_database or settings.embedded_redis:
             log.warning(
@@ -129,10 +161,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "SQLite" if settings.embedded_database else "PostgreSQL",
                 ", in-process Redis stand-in" if settings.embedded_redis else "",
             )
+        sampler = start_pool_sampler(state)
         try:
             yield
         finally:
+            if sampler is not None:
+                sampler.cancel()
             await close_state(state)
+            mark_worker_dead()
 
     app = FastAPI(
         title="authsvc",
@@ -146,14 +182,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from authsvc.openapi import install as install_openapi
 
     install_openapi(app)
+    from authsvc.admin.router import router as admin_router
+    from authsvc.audit.router import router as audit_router
     from authsvc.identity.router import router as identity_router
     from authsvc.mfa.router import router as mfa_router
     from authsvc.ops.health import router as health_router
+    from authsvc.ops.metrics_router import router as metrics_router
+    from authsvc.recovery.router import router as recovery_router
     from authsvc.tokens.router import router as token_router
 
     app.include_router(token_router)
     app.include_router(identity_router)
     app.include_router(mfa_router)
+    app.include_router(recovery_router)
     app.include_router(health_router)
-    app.add_middleware(RequestContext, max_body=settings.max_body_bytes)
+    app.include_router(metrics_router)
+    app.include_router(admin_router)
+    app.include_router(audit_router)
+    app.add_middleware(RequestContext, max_body=settings.max_body_bytes,
+                       observer=RequestObserver(meter))
     return app

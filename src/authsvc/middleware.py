@@ -1,14 +1,21 @@
-"""Pure ASGI middleware: request ids and the body-size limit (cheap on the hot path)."""
+"""Pure ASGI middleware: request ids, the body-size limit, and the per-request observation
+(metrics and the access log) — cheap on the hot path."""
 
 from __future__ import annotations
 
 import re
 import secrets
+import time
+from collections.abc import Callable
 
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authsvc.errors import BodyTooLarge, render
+from authsvc.logging_setup import request_id as current_request_id
+
+# (scope, status, seconds) after each request: metrics and the access log.
+Observer = Callable[[Scope, int, float], None]
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -17,14 +24,16 @@ class RequestContext:
     """Echo a sane `X-Request-ID` (or make one) on every response; refuse oversized bodies with
     413 before anything parses them."""
 
-    def __init__(self, app: ASGIApp, *, max_body: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body: int, observer: Observer | None = None) -> None:
         self.app = app
         self.max_body = max_body
+        self.observer = observer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         request_id = ""
         length = None
         for name, value in scope["headers"]:
@@ -34,14 +43,25 @@ class RequestContext:
             elif name == b"content-length":
                 length = value
         request_id = request_id or secrets.token_hex(8)
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        current_request_id.set(request_id)
         header = (b"x-request-id", request_id.encode())
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), header]
+                state["status"] = message["status"]
             await send(message)
 
+        try:
+            await self._handle(scope, receive, send_with_id, length)
+        finally:
+            if self.observer is not None:
+                self.observer(scope, state.get("status", 500), time.perf_counter() - started)
+
+    async def _handle(self, scope: Scope, receive: Receive, send_with_id: Send,
+                      length: bytes | None) -> None:
         if length is not None:
             try:
                 too_big = int(length) > self.max_body

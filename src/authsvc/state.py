@@ -14,6 +14,7 @@ from authsvc.clients.service import ClientService
 from authsvc.config import Settings
 from authsvc.courier import Courier, MessageFactory
 from authsvc.identity.cache import UserCache, UserDirectory
+from authsvc.ops.meter import Meter
 from authsvc.mfa.runtime import MfaRuntime
 from authsvc.protection.bruteforce import BruteForceProtector
 from authsvc.protection.patterns import StuffingDetector
@@ -52,4 +53,5 @@ class AppState:
     messages: MessageFactory
     mfa: MfaRuntime
     mail_counts: Counter[str] = field(default_factory=Counter)  # "sent", "failed"
+    meter: Meter = field(default_factory=Meter)
     extras: dict[str, Any] = field(default_factory=dict)

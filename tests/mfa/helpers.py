@@ -107,11 +107,16 @@ async def login_totp(world: World, user: dict[str, Any], secret: str) -> dict[st
     return response.json()  # type: ignore[no-any-return]
 
 
+def code_mails(sink: SmtpSink, to: str) -> list[Any]:
+    """The MFA code mails sent to `to` (registration also mails a verification link)."""
+    return [m for m in list(sink.messages) if m["To"] == to and "sign-in code" in m["Subject"]]
+
+
 async def mailed_code(sink: SmtpSink, to: str, n: int, timeout: float = 5.0) -> str:
-    """The code in the `n`-th (1-based) mail sent to `to`."""
+    """The code in the `n`-th (1-based) MFA code mail sent to `to`."""
     async with asyncio.timeout(timeout):
         while True:
-            mails = [m for m in list(sink.messages) if m["To"] == to]
+            mails = code_mails(sink, to)
             if len(mails) >= n:
                 break
             await asyncio.sleep(0.01)

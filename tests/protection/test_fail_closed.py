@@ -20,11 +20,7 @@ async def test_redis_down_means_503_and_back_means_service(make_settings, own_re
     app = create_app(make_settings(redis_url=own_redis.url, redis_timeout=0.5))
     async with infra.running(app), infra.Api(app) as api:
         state = app.state.authsvc
-        from authsvc.db import transaction
-
-        async for session in transaction(state.sessions):
-            issued = await state.clients.create(session, "rs")
-        client = (issued.client_id, issued.client_secret)
+        client = await flows.new_client(state)
         user = await flows.register(api)
         tokens = await flows.login(api, user)
         assert (await flows.introspect(api, client, tokens["access_token"]))["active"]

@@ -65,19 +65,14 @@ async def test_introspection_is_limited_per_client_not_per_address(make_settings
     app = create_app(make_settings(rate_limit_introspect="3/60"))
     async with infra.running(app):
         state = app.state.authsvc
-        from authsvc.db import transaction
-
-        async for session in transaction(state.sessions):
-            one = await state.clients.create(session, "one")
-            two = await state.clients.create(session, "two")
+        one = await flows.new_client(state, "one")
+        two = await flows.new_client(state, "two")
         async with infra.Api(app) as api:
             for _ in range(3):
-                await flows.introspect(api, (one.client_id, one.client_secret), "x")
+                await flows.introspect(api, one, "x")
             async with infra.Api(app) as elsewhere:  # another address, same client: limited
                 refused = await elsewhere.post("/introspect", data={"token": "x"},
-                                               headers=flows.basic(one.client_id,
-                                                                   one.client_secret))
+                                               headers=flows.basic(*one))
                 assert refused.status_code == 429
             # The neighbouring client is not throttled.
-            assert (await flows.introspect(api, (two.client_id, two.client_secret), "x")) == {
-                "active": False}
+            assert (await flows.introspect(api, two, "x")) == {"active": False}

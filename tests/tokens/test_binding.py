@@ -54,11 +54,7 @@ async def test_ua_ip_binding_also_checks_the_address(make_settings) -> None:
             bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
             assert (await home.get("/users/me", headers=bearer)).status_code == 200
             assert (await elsewhere.get("/users/me", headers=bearer)).status_code == 401
-            from authsvc.db import transaction
-
-            async for session in transaction(app.state.authsvc.sessions):
-                client = await app.state.authsvc.clients.create(session, "rs")
-            creds = (client.client_id, client.client_secret)
+            creds = await flows.new_client(app.state.authsvc)
             wrong_ip = await flows.introspect(home, creds, tokens["access_token"],
                                               client_ip="10.9.9.9")
             assert wrong_ip == {"active": False}

@@ -36,7 +36,8 @@ class AuditLog:
         self._defer = defer
         self._pending: set[asyncio.Task[None]] = set()
         self.counts: Counter[str] = Counter()
-        self.listeners: list[Any] = []  # callables(type) for metrics
+        # callables(type, details) told of every event (metrics); they must be cheap.
+        self.listeners: list[Any] = []
 
     async def record(
         self,
@@ -51,7 +52,7 @@ class AuditLog:
         uid = uuid.UUID(str(user_id)) if user_id else None
         self.counts[type] += 1
         for listener in self.listeners:
-            listener(type)
+            listener(type, details)
         level = logging.WARNING if type in SUSPICIOUS else logging.INFO
         log.log(level, "security event %s", type, extra={
             "event": type, "user_id": str(uid) if uid else None, "client_ip": client_ip,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.clients.models import Client
@@ -25,6 +25,12 @@ class ClientRepository:
 
     async def all(self) -> Sequence[Client]:
         return (await self.session.execute(select(Client).order_by(Client.created_at))).scalars().all()
+
+    async def set_secret_hash(self, client_id: str, secret_hash: str) -> bool:
+        result = await self.session.execute(
+            update(Client).where(Client.client_id == client_id).values(secret_hash=secret_hash)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def delete(self, client_id: str) -> bool:
         result = await self.session.execute(delete(Client).where(Client.client_id == client_id))

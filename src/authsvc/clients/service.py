@@ -82,6 +82,37 @@ class ClientService:
         )
         return IssuedClient(client_id=client_id, client_secret=secret, name=name)
 
+    async def list(self, session: AsyncSession) -> list[Client]:
+        return list(await ClientRepository(session).all())
+
+    async def rotate_secret(self, session: AsyncSession, client_id: str) -> IssuedClient | None:
+        """A new secret (the old one stops working at once); None for an unknown client."""
+        repo = ClientRepository(session)
+        client = await repo.get(client_id)
+        if client is None:
+            return None
+        secret = secrets.token_urlsafe(32)
+        await repo.set_secret_hash(client_id, secret_digest(secret))
+        self._after_commit_forget(session, client_id)
+        return IssuedClient(client_id=client_id, client_secret=secret, name=client.name)
+
+    async def delete(self, session: AsyncSession, client_id: str) -> bool:
+        deleted = await ClientRepository(session).delete(client_id)
+        if deleted:
+            self._after_commit_forget(session, client_id)
+        return deleted
+
+    def _after_commit_forget(self, session: AsyncSession, client_id: str) -> None:
+        """Drop the cached view now and again after commit, so no reader re-fills the old one."""
+        from authsvc.db import after_commit
+
+        self._local.pop(client_id, None)
+
+        async def forget() -> None:
+            await self.forget(client_id)
+
+        after_commit(session, forget)
+
     async def forget(self, client_id: str) -> None:
         self._local.pop(client_id, None)
         await self._redis.delete(Keys.client(client_id))

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from authsvc.identity.models import User
 from authsvc.identity.repository import UserRepository
 from authsvc.kv import Keys
+from authsvc.ops.meter import Meter
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +57,19 @@ class UserView:
 
 
 class UserCache:
-    def __init__(self, redis: Redis, ttl: int) -> None:
+    def __init__(self, redis: Redis, ttl: int, meter: Meter | None = None) -> None:
         self.redis = redis
         self.ttl = ttl
+        self.meter = meter or Meter()
         self.hits = 0
         self.misses = 0
+
+    def counted(self, hit: bool) -> None:
+        if hit:
+            self.hits += 1
+        else:
+            self.misses += 1
+        self.meter.user_cache(hit)
 
     async def fill(self, view: UserView) -> None:
         await self.redis.set(Keys.user(view.id), view.dumps(), ex=self.ttl, nx=True)
@@ -85,9 +94,9 @@ class UserDirectory:
         if cached is None:
             cached = await self.cache.redis.get(Keys.user(user_id))
         if cached:
-            self.cache.hits += 1
+            self.cache.counted(True)
             return UserView.loads(cached)
-        self.cache.misses += 1
+        self.cache.counted(False)
         try:
             uid = uuid.UUID(user_id)
         except ValueError:

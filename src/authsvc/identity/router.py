@@ -9,7 +9,11 @@ from authsvc.deps import CurrentToken, CurrentUser, DbSession, Identity, State, 
 from authsvc.errors import AuthError
 from authsvc.identity.schemas import PasswordChange, Registration, user_body
 from authsvc.mfa.repository import MfaRepository
+<<<<<<< HEAD
 from authsvc.openapi import BEARER_ERRORS, REGISTRATION_ERRORS, error_responses
+=======
+from authsvc.recovery.service import RecoveryService
+>>>>>>> main
 from authsvc.responses import NO_STORE, json_response
 
 router = APIRouter(tags=["accounts"])
@@ -27,6 +31,8 @@ async def register(
 ) -> Response:
     user = await identity.register(body.email, body.password, body.display_name)
     await state.audit.record("user_registered", session=session, user_id=user.id)
+    # The verification mail leaves in the background once the account has committed.
+    await RecoveryService(session, state, identity).send_verification(user)
     return json_response(user_body(user), status=201, headers=NO_STORE)
 
 

@@ -120,7 +120,9 @@ class SessionStore:
         key = self._key(digest)
 
         async def write(pipe: Pipeline) -> bool:
-            alive = await pipe.exists(key)
+            # Not pipe.exists(): a Cluster pipeline splits EXISTS by slot and, while WATCHing,
+            # hands back the pipeline itself (always true) instead of the answer.
+            alive = bool(await pipe.execute_command("EXISTS", key))
             now = self.clock()
             pipe.multi()
             if not alive or self._expired(session, now):

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from authsvc.errors import InvalidToken, TokenExpired, TokenRevoked
 from authsvc.identity.cache import UserView
 from authsvc.kv import Keys
+from authsvc.ops.meter import Meter
 from authsvc.security import jwt as tokens
 from authsvc.security.binding import ClientBinding
 from authsvc.security.jwt import TokenCodec, TokenError, TokenExpiredError
@@ -63,7 +64,9 @@ class Introspector:
         revocations: RevocationList,
         load_user: Any,
         check_refresh: Any,
+        meter: Meter | None = None,
     ) -> None:
+        self.meter = meter or Meter()
         self.codec = codec
         self.binding = binding
         self.redis = redis
@@ -115,6 +118,16 @@ class Introspector:
     async def introspect(
         self, token: str, hint: str | None, user_agent: str | None, ip: str | None
     ) -> dict[str, Any]:
+        """RFC 7662 §2.2: the token's description, or `{"active": false}` (timed, counted)."""
+        started = time.perf_counter()
+        body = await self._introspect(token, hint, user_agent, ip)
+        self.meter.introspection("active" if body["active"] else "inactive",
+                                 time.perf_counter() - started)
+        return body
+
+    async def _introspect(
+        self, token: str, hint: str | None, user_agent: str | None, ip: str | None
+    ) -> dict[str, Any]:
         if not token or len(token) > 8192:
             return INACTIVE
         if hint != "refresh_token":
@@ -130,7 +143,7 @@ class Introspector:
             claims = self._decode(token, tokens.REFRESH)
         except InvalidToken:
             if hint == "refresh_token":  # RFC 7662 §2.1: the hint is only a hint
-                return await self.introspect(token, "access_token", user_agent, ip)
+                return await self._introspect(token, "access_token", user_agent, ip)
             return INACTIVE
         if not self.binding.matches(claims.get("bnd"), user_agent, ip, partial=True):
             return INACTIVE

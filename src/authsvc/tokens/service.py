@@ -21,6 +21,7 @@ from authsvc.config import Settings
 from authsvc.db import utcnow
 from authsvc.errors import InvalidGrant, InvalidRequest
 from authsvc.identity.models import User
+from authsvc.ops.meter import Meter
 from authsvc.security import jwt as tokens
 from authsvc.security.binding import ClientBinding
 from authsvc.security.jwt import TokenCodec, TokenError
@@ -63,7 +64,9 @@ class TokenService:
         binding: ClientBinding,
         revocations: RevocationList,
         audit: AuditLog,
+        meter: Meter | None = None,
     ) -> None:
+        self.meter = meter or Meter()
         self.settings = settings
         self.codec = codec
         self.binding = binding
@@ -136,6 +139,7 @@ class TokenService:
             auth_time=auth_time, scope=scope, client_id=client.client_id, client=client,
         ))
         refresh = await self._new_refresh(session, family, str(user.id), client)
+        self.meter.token("issued")
         return self._body(access, scope, refresh)
 
     def issue_step_up(self, user: User, claims: dict[str, Any], method_amr: list[str],
@@ -147,6 +151,7 @@ class TokenService:
             auth_time=int(time.time()), scope=claims.get("scope"),
             client_id=claims.get("client_id"), client=client,
         ))
+        self.meter.token("issued")
         return self._body(access, claims.get("scope"))
 
     def issue_for_client(self, client_id: str, scope: str | None, client: Client) -> dict[str, Any]:
@@ -156,6 +161,7 @@ class TokenService:
             client_id=client_id, client=client,
         )
         claims["gty"] = "client_credentials"
+        self.meter.token("issued")
         return self._body(self.codec.encode(claims), scope)
 
     # ------------------------------------------------------------------- refresh
@@ -193,6 +199,7 @@ class TokenService:
             client_id=family.client_id, client=client,
         ))
         refresh = await self._new_refresh(session, family, str(user.id), client)
+        self.meter.token("refreshed")
         return self._body(access, family.scope, refresh)
 
     async def _refuse_spent(self, session: AsyncSession, claims: dict[str, Any],
@@ -218,6 +225,7 @@ class TokenService:
                             reason: str) -> None:
         expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
         await self.revocations.revoke_jti(session, claims["jti"], expires, reason)
+        self.meter.token("revoked")
 
     async def revoke_family_of(self, session: AsyncSession, sid: str | None, reason: str) -> None:
         if not sid:
@@ -229,6 +237,7 @@ class TokenService:
         family = await TokenRepository(session).get_family(family_id)
         if family is not None:
             await self.revocations.revoke_family(session, family.id, family.expires_at, reason)
+            self.meter.token("revoked")
 
     async def revoke_user_families(
         self, session: AsyncSession, user_id: uuid.UUID, reason: str, *, keep: str | None = None
@@ -239,6 +248,7 @@ class TokenService:
             if keep and str(family.id) == keep:
                 continue
             await self.revocations.revoke_family(session, family.id, family.expires_at, reason)
+            self.meter.token("revoked")
             count += 1
         return count
 

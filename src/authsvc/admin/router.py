@@ -1,0 +1,79 @@
+"""The admin API (contract: Admin): Bearer tokens of users whose current roles include admin."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from starlette.responses import Response
+
+from authsvc.admin.schemas import ClientCreate, UserPatch, client_body
+from authsvc.admin.service import AdminService
+from authsvc.deps import Admin, ClientInfo, DbSession, Identity, State, require_recent_mfa
+from authsvc.identity.schemas import user_body
+from authsvc.paging import DEFAULT_LIMIT, MAX_LIMIT, page_body
+from authsvc.responses import NO_STORE, json_response
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+def get_admin_service(
+    admin: Admin, state: State, session: DbSession, identity: Identity, client: ClientInfo
+) -> AdminService:
+    return AdminService(state, session, identity, actor=admin.user_id, client_ip=client.ip)
+
+
+Service = Annotated[AdminService, Depends(get_admin_service)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str | None, Query(max_length=200)]
+
+
+@router.get("/users")
+async def list_users(service: Service, cursor: Cursor = None,
+                     limit: Limit = DEFAULT_LIMIT) -> Response:
+    users, next_cursor = await service.page_users(cursor, limit)
+    return json_response(page_body([user_body(u) for u in users], next_cursor),
+                         headers=NO_STORE)
+
+
+@router.patch("/users/{user_id}")
+async def update_user(user_id: str, patch: UserPatch, service: Service, admin: Admin,
+                      state: State) -> Response:
+    """Changing roles needs the admin's recent step-up; disabling ends the user's sessions."""
+    user = await service.user(user_id)
+    if patch.roles is not None:
+        await require_recent_mfa(admin, state)
+    await service.update_user(user, patch)
+    return json_response(user_body(user), headers=NO_STORE)
+
+
+@router.post("/users/{user_id}/unlock", status_code=204)
+async def unlock_user(user_id: str, service: Service) -> Response:
+    await service.unlock(await service.user(user_id))
+    return Response(status_code=204)
+
+
+@router.post("/clients", status_code=201)
+async def create_client(body: ClientCreate, service: Service) -> Response:
+    issued = await service.create_client(body.name)
+    return json_response({"client_id": issued.client_id, "client_secret": issued.client_secret,
+                          "name": issued.name}, status=201, headers=NO_STORE)
+
+
+@router.get("/clients")
+async def list_clients(service: Service) -> Response:
+    return json_response({"items": [client_body(c) for c in await service.clients()]},
+                         headers=NO_STORE)
+
+
+@router.post("/clients/{client_id}/rotate-secret")
+async def rotate_secret(client_id: str, service: Service) -> Response:
+    issued = await service.rotate_secret(client_id)
+    return json_response({"client_id": issued.client_id, "client_secret": issued.client_secret},
+                         headers=NO_STORE)
+
+
+@router.delete("/clients/{client_id}", status_code=204)
+async def delete_client(client_id: str, service: Service) -> Response:
+    await service.delete_client(client_id)
+    return Response(status_code=204)

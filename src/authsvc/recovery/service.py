@@ -1,0 +1,245 @@
+"""Account recovery and e-mail verification: the one implementation behind the API and the pages.
+
+A reset or verification mail carries a link token (256 random bits, stored as its SHA-256) and a
+short code (stored as a keyed digest) that can stand in for the link when typed with the e-mail
+address. Both are single use and share one row: spending either spends the token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authsvc.db import after_commit, utcnow
+from authsvc.errors import AuthError, Conflict, TooManyRequests
+from authsvc.identity.emails import try_canonical_email
+from authsvc.identity.login import lockout_key
+from authsvc.identity.models import User
+from authsvc.identity.service import IdentityService
+from authsvc.kv import Keys
+from authsvc.mfa.service import MfaService
+from authsvc.protection.ratelimit import Rate
+from authsvc.recovery.models import ActionToken
+from authsvc.recovery.repository import RESET, VERIFY, ActionTokenRepository
+from authsvc.security.codes import codes_equal, hash_code, new_numeric_code, new_token, token_digest
+from authsvc.security.crypto import derive_key
+from authsvc.state import AppState
+from authsvc.tokens.service import Client
+
+__all__ = ["InvalidActionToken", "MfaRequiredForReset", "RecoveryService"]
+
+CODE_DIGITS = 8
+MAX_CODE_TRIES = 5  # wrong typed codes before the token behind them is void
+
+
+class InvalidActionToken(AuthError):
+    """Used, expired, voided and unknown tokens alike: the answer tells them apart for nobody."""
+
+    code = "invalid_token"
+    description = "The link or code is invalid, expired or already used."
+
+
+class MfaRequiredForReset(AuthError):
+    code = "mfa_required"
+    description = "This account has a second factor: send `method` and `code` with the reset."
+
+    def __init__(self, methods: list[str]) -> None:
+        super().__init__(extra={"mfa_methods": methods})
+
+
+class RecoveryService:
+    def __init__(self, session: AsyncSession, state: AppState, identity: IdentityService) -> None:
+        self.session = session
+        self.state = state
+        self.settings = state.settings
+        self.identity = identity
+        self.tokens = ActionTokenRepository(session)
+        self._code_key = derive_key(self.settings.data_key, "action-codes")
+
+    @classmethod
+    def of(cls, state: AppState, session: AsyncSession) -> RecoveryService:
+        """For callers without a request's `IdentityService` (hosted pages)."""
+        return cls(session, state, MfaService.of(state, session).identity)
+
+    # ------------------------------------------------------------- forgot password
+    async def request_reset(self, email: str) -> None:
+        """Mail a reset link and code to an active account; for anything else do the same work
+        and send nothing. The caller answers 202 either way, so neither the answer nor its
+        timing tells whether the address has an account (fastapi-users' "same work" rule)."""
+        canonical = try_canonical_email(email) or email.strip().lower()[:320]
+        under_limit = await self._account_budget(canonical)
+        user = await self.identity.users.get_by_email(canonical)
+        if user is None or not user.is_active or not under_limit:
+            # The same DELETE a real request runs, on an id that matches nothing.
+            await self.tokens.void_all(uuid.uuid4(), RESET)
+            return
+        link_token, code = await self._issue(user, RESET, self.settings.reset_token_ttl)
+        messages = self.state.messages
+        self._mail_after_commit(messages.reset_message(
+            user.email, messages.link("/reset", token=link_token), code,
+            self.settings.reset_token_ttl))
+
+    async def _account_budget(self, canonical: str) -> bool:
+        """Count a reset mail against the address (known or not); False once over the limit."""
+        subject = hashlib.sha256(canonical.encode()).hexdigest()
+        try:
+            await self.state.limiter.hit("forgot_account", subject,
+                                         self.state.rates["rate_limit_forgot_account"])
+        except TooManyRequests:
+            return False
+        return True
+
+    # ---------------------------------------------------------------------- reset
+    async def reset_password(
+        self, token: str, new_password: str, client: Client, *, email: str | None = None,
+        method: str | None = None, code: str | None = None,
+    ) -> User:
+        """Set a new password with a reset token (or its code and `email`).
+
+        Order matters: the token is only looked at until the policy and the second factor
+        passed, then spent atomically, so a weak password or a wrong MFA code leaves it usable.
+        """
+        now = utcnow()
+        action = await self._find(RESET, token, email, now)
+        user = await self.identity.get(action.user_id)
+        if user is None or not user.is_active:
+            raise InvalidActionToken()
+        password = self.identity.prepare_password(new_password)
+        self.identity.check_policy(password, email=user.email, mfa_enabled=user.mfa_enabled)
+        if user.mfa_enabled:
+            await self._second_factor(user, method, code, client)
+        if await self.tokens.spend(action.id, RESET, now) is None:
+            raise InvalidActionToken()
+        user.email_verified = True  # the link reached the mailbox: that is a verification
+        await self.identity.set_password(user, new_password)
+        await self.state.tokens.revoke_user_families(self.session, user.id, "password_reset")
+        await self.state.audit.record("password_reset", session=self.session, user_id=user.id,
+                                      client_ip=client.ip, method=method if user.mfa_enabled
+                                      else None)
+        self._after_reset(user)
+        return user
+
+    async def _second_factor(self, user: User, method: str | None, code: str | None,
+                             client: Client) -> None:
+        """A reset never bypasses MFA. The e-mail factor is not offered when the user has
+        another one: the reset link already proves the mailbox, so accepting an e-mailed code
+        would let whoever reads the mail past the TOTP app."""
+        mfa = MfaService(self.session, self.state, self.identity)
+        methods = await mfa.methods_of(user)
+        allowed = [m for m in methods if m != "email"]
+        if not allowed:
+            # E-mail is the only second factor and the link itself was that proof; asking for
+            # another code to the same mailbox would add nothing (see README).
+            return
+        if method not in allowed or not code:
+            raise MfaRequiredForReset(allowed)
+        await mfa.verify_guarded(user, method, code, client, where="password_reset")
+
+    def _after_reset(self, user: User) -> None:
+        state, user_id, email = self.state, str(user.id), user.email
+
+        async def finish() -> None:
+            await state.protector.unlock(lockout_key(email))
+            store = getattr(state, "session_store", None)  # the hosted pages' SessionStore
+            if store is not None:
+                await store.destroy_for_user(user_id)
+            state.courier.send_later(state.messages.password_changed_message(email))
+
+        after_commit(self.session, finish)
+
+    # --------------------------------------------------------------- verification
+    async def send_verification(self, user: User) -> None:
+        """Mail a verification link and code (after the caller's transaction commits)."""
+        link_token, code = await self._issue(user, VERIFY, self.settings.verify_token_ttl)
+        messages = self.state.messages
+        self._mail_after_commit(messages.verify_message(
+            user.email, messages.link("/verify", token=link_token), code,
+            self.settings.verify_token_ttl))
+
+    async def resend_verification(self, user: User) -> None:
+        """A new verification mail (the older link void); limited per user like code mails."""
+        if user.email_verified:
+            raise Conflict("This e-mail address is already verified.",
+                           code="email_already_verified")
+        # The minute first: a refused burst should not eat into the hour's budget.
+        limiter, settings, uid = self.state.limiter, self.settings, str(user.id)
+        await limiter.hit("verify_mail_minute", uid, Rate(settings.email_send_per_minute, 60))
+        await limiter.hit("verify_mail_hour", uid, Rate(settings.email_send_per_hour, 3600))
+        await self.send_verification(user)
+
+    async def verify_email(self, token: str, *, email: str | None = None) -> User:
+        now = utcnow()
+        action = await self._find(VERIFY, token, email, now)
+        if await self.tokens.spend(action.id, VERIFY, now) is None:
+            raise InvalidActionToken()
+        user = await self.identity.get(action.user_id)
+        if user is None or not user.is_active:
+            raise InvalidActionToken()
+        if not user.email_verified:
+            user.email_verified = True
+            await self.identity.changed(user)
+        await self.state.audit.record("email_verified", session=self.session, user_id=user.id)
+        return user
+
+    # ------------------------------------------------------------------ internals
+    async def _issue(self, user: User, purpose: str, ttl: int) -> tuple[str, str]:
+        """A new token of `purpose` for `user`, the older ones void; returns (link token, code)."""
+        link_token, code = new_token(32), new_numeric_code(CODE_DIGITS)
+        now = utcnow()
+        await self.tokens.replace(ActionToken(
+            user_id=user.id, purpose=purpose, digest=token_digest(link_token),
+            code_digest=hash_code(code, key=self._code_key), created_at=now,
+            expires_at=now + timedelta(seconds=ttl),
+        ))
+        return link_token, code
+
+    async def _find(self, purpose: str, token: str, email: str | None,
+                    now: datetime) -> ActionToken:
+        """The live token named by a link token, or by the typed code of `email`'s token."""
+        if not token:
+            raise InvalidActionToken()
+        if email is None:
+            found = await self.tokens.live_by_digest(token_digest(token), purpose, now)
+        else:
+            found = await self._find_by_code(purpose, token, email, now)
+        if found is None:
+            raise InvalidActionToken()
+        return found
+
+    async def _find_by_code(self, purpose: str, code: str, email: str,
+                            now: datetime) -> ActionToken | None:
+        canonical = try_canonical_email(email)
+        user = await self.identity.users.get_by_email(canonical) if canonical else None
+        found = await self.tokens.live_for_user(user.id, purpose, now) if user else None
+        if found is None or not found.code_digest:
+            return None
+        # An 8-digit code is guessable only with many tries: count them per token, and void the
+        # token at the cap. The count is reserved before comparing, so parallel guesses share it.
+        key = Keys.action_code_tries(str(found.id))
+        async with self.state.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, int((found.expires_at - now).total_seconds()) + 60)
+            tries, _ = await pipe.execute()
+        if int(tries) > MAX_CODE_TRIES:
+            await self._void_in_own_transaction(found.user_id, purpose)
+            return None
+        if not codes_equal(hash_code(code, key=self._code_key), found.code_digest):
+            return None
+        return found
+
+    async def _void_in_own_transaction(self, user_id: uuid.UUID, purpose: str) -> None:
+        # The request's transaction rolls back with the 400; the voiding must stay.
+        async with self.state.sessions() as own:
+            await ActionTokenRepository(own).void_all(user_id, purpose)
+            await own.commit()
+
+    def _mail_after_commit(self, message: object) -> None:
+        courier = self.state.courier
+
+        async def send() -> None:
+            courier.send_later(message)  # type: ignore[arg-type]
+
+        after_commit(self.session, send)
