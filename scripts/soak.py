@@ -160,9 +160,6 @@ async def main() -> int:  # noqa: C901 - one linear script
                 statuses[f"{kind} {response.status_code}"] += 1
                 if response.status_code >= 500:
                     server_errors.append(f"{kind}: {response.status_code} {response.text[:200]}")
-                if response.status_code == 401 and not statuses.get("_shown"):
-                    statuses["_shown"] = 1
-                    print("401:", response.text, response.request.headers.get("authorization"), file=sys.stderr)
                 return response
 
             busy: set[str] = set()

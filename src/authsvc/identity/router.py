@@ -9,11 +9,8 @@ from authsvc.deps import CurrentToken, CurrentUser, DbSession, Identity, State, 
 from authsvc.errors import AuthError
 from authsvc.identity.schemas import PasswordChange, Registration, user_body
 from authsvc.mfa.repository import MfaRepository
-<<<<<<< HEAD
 from authsvc.openapi import BEARER_ERRORS, REGISTRATION_ERRORS, error_responses
-=======
 from authsvc.recovery.service import RecoveryService
->>>>>>> main
 from authsvc.responses import NO_STORE, json_response
 
 router = APIRouter(tags=["accounts"])
