@@ -157,14 +157,16 @@ class ServiceUnavailable(AuthError):
         super().__init__(description, headers={"Retry-After": str(retry_after)})
 
 
-def _is_store_outage(exc: BaseException) -> bool:
+def is_store_outage(exc: BaseException) -> bool:
     """Redis or the database could not be reached: fail closed with 503, never open."""
     from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import RedisClusterException
     from redis.exceptions import TimeoutError as RedisTimeoutError
     from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-    if isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError, PoolTimeout)):
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError, RedisClusterException, OSError,
+                        PoolTimeout)):
         return True
     if isinstance(exc, (OperationalError, InterfaceError)):
         return True
@@ -208,7 +210,7 @@ def install_handlers(app: FastAPI) -> None:
         return render(AuthError(description, code=code, status=exc.status_code))
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        if _is_store_outage(exc):
+        if is_store_outage(exc):
             log.error("store unavailable: %s", type(exc).__name__)
             return render(ServiceUnavailable())
         log.exception("unhandled error on %s", request.url.path)
@@ -221,16 +223,17 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http)
     # Registered by class so that Starlette's ExceptionMiddleware answers them (a 503, quietly);
     # anything else reaches the catch-all, which logs the trace on the server only.
-    for outage in _outage_types():
+    for outage in outage_types():
         app.add_exception_handler(outage, on_unexpected)
     app.add_exception_handler(Exception, on_unexpected)
 
 
-def _outage_types() -> tuple[type[Exception], ...]:
+def outage_types() -> tuple[type[Exception], ...]:
     from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import RedisClusterException
     from redis.exceptions import TimeoutError as RedisTimeoutError
     from sqlalchemy.exc import InterfaceError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-    return (RedisConnectionError, RedisTimeoutError, OperationalError, InterfaceError, PoolTimeout,
-            ConnectionError)
+    return (RedisConnectionError, RedisTimeoutError, RedisClusterException, OperationalError,
+            InterfaceError, PoolTimeout, ConnectionError)

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
 
 from authsvc import __version__
 from authsvc.audit.service import AuditLog
@@ -31,9 +32,12 @@ from authsvc.protection.patterns import StuffingDetector
 from authsvc.protection.ratelimit import Rate, RateLimiter
 from authsvc.responses import JSONResponse
 from authsvc.security.binding import ClientBinding
+from authsvc.security.crypto import Encryptor
+from authsvc.security.csrf import PreSessionCsrf
 from authsvc.security.jwt import TokenCodec
 from authsvc.security.passwords import HashingService
 from authsvc.security.policy import Blocklist, PasswordValidator, PolicyRules
+from authsvc.sessions.store import SessionStore
 from authsvc.state import AppState
 from authsvc.tokens.introspection import Introspector
 from authsvc.tokens.repository import TokenRepository
@@ -104,6 +108,13 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
                                   window=settings.stuffing_window),
         limiter=RateLimiter(redis),
         rates={name: Rate.parse(getattr(settings, name)) for name in RATE_SETTINGS},
+        session_store=SessionStore(
+            redis,
+            Encryptor.from_settings(settings, "session"),
+            settings.session_idle_timeout,
+            settings.session_absolute_timeout,
+        ),
+        pre_session_csrf=PreSessionCsrf(settings.data_key),
         courier=courier,
         messages=MessageFactory(settings),
         mfa=MfaRuntime.build(redis, settings),
@@ -190,7 +201,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from authsvc.ops.metrics_router import router as metrics_router
     from authsvc.recovery.router import router as recovery_router
     from authsvc.tokens.router import router as token_router
+    from authsvc.web.headers import SecurityHeaders
+    from authsvc.web.router import router as web_router
+    from authsvc.web.templating import STATIC_DIR
 
+    # The pages first: their POST /logout steps aside for requests carrying Authorization,
+    # which reach the API's bearer /logout below.
+    app.include_router(web_router)
     app.include_router(token_router)
     app.include_router(identity_router)
     app.include_router(mfa_router)
@@ -199,6 +216,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics_router)
     app.include_router(admin_router)
     app.include_router(audit_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(SecurityHeaders, trusted_proxies=tuple(settings.trusted_proxies))
     app.add_middleware(RequestContext, max_body=settings.max_body_bytes,
                        observer=RequestObserver(meter))
     return app

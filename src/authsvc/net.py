@@ -40,3 +40,9 @@ def client_address(conn: HTTPConnection, trusted: tuple[str, ...]) -> str:
             except ValueError:
                 return peer
     return hops[0] if hops else peer
+
+
+def is_trusted_proxy(address: str, trusted: tuple[str, ...]) -> bool:
+    """True when `address` is one of the configured trusted proxies."""
+    networks = parse_networks(trusted)
+    return bool(networks) and _trusted(address, networks)

@@ -14,15 +14,17 @@ from authsvc.clients.service import ClientService
 from authsvc.config import Settings
 from authsvc.courier import Courier, MessageFactory
 from authsvc.identity.cache import UserCache, UserDirectory
-from authsvc.ops.meter import Meter
 from authsvc.mfa.runtime import MfaRuntime
+from authsvc.ops.meter import Meter
 from authsvc.protection.bruteforce import BruteForceProtector
 from authsvc.protection.patterns import StuffingDetector
 from authsvc.protection.ratelimit import Rate, RateLimiter
 from authsvc.security.binding import ClientBinding
+from authsvc.security.csrf import PreSessionCsrf
 from authsvc.security.jwt import TokenCodec
 from authsvc.security.passwords import HashingService
 from authsvc.security.policy import PasswordValidator
+from authsvc.sessions.store import SessionStore
 from authsvc.tokens.introspection import Introspector
 from authsvc.tokens.revocations import RevocationList
 from authsvc.tokens.service import TokenService
@@ -49,6 +51,8 @@ class AppState:
     stuffing: StuffingDetector
     limiter: RateLimiter
     rates: dict[str, Rate]
+    session_store: SessionStore  # browser sessions of the hosted pages
+    pre_session_csrf: PreSessionCsrf  # login and register forms, before a session exists
     courier: Courier
     messages: MessageFactory
     mfa: MfaRuntime

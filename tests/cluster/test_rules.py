@@ -8,6 +8,19 @@ from __future__ import annotations
 
 import pytest
 
+from tests.mfa.test_email_codes import (  # noqa: F401
+    test_a_code_is_void_after_the_attempt_cap,
+    test_a_resend_replaces_the_old_code,
+)
+
+# MFA: TOTP step compare-and-set (replay, also after a flush), one-shot mfa_token, e-mail codes.
+from tests.mfa.test_mfa_login import (  # noqa: F401
+    test_a_used_code_is_refused_even_after_redis_lost_its_keys,
+    test_one_mfa_token_completes_one_login,
+    test_two_concurrent_submissions_of_one_code_succeed_once,
+    test_wrong_codes_count_toward_the_username_lockout,
+)
+
 # Lockout: one Lua script per failure/attempt; the 50-parallel-guesses bound; stuffing (MULTI).
 from tests.protection.test_lockout import (  # noqa: F401
     test_cooldown_grows_after_each_failure,
@@ -29,9 +42,6 @@ from tests.tokens.test_grants import (  # noqa: F401
     test_refresh_rotates_and_spends_the_old_token,
     test_reused_refresh_token_revokes_the_whole_family,
 )
-from tests.tokens.test_rotation_races import (  # noqa: F401
-    test_concurrent_refreshes_of_one_token_succeed_at_most_once,
-)
 
 # Revocation list (keys across slots read in one ClusterPipeline round trip), FLUSH + reload.
 from tests.tokens.test_introspection import (  # noqa: F401
@@ -41,17 +51,8 @@ from tests.tokens.test_introspection import (  # noqa: F401
     test_revoked_access_token_is_inactive,
     test_revoking_a_refresh_token_revokes_its_family,
 )
-
-# MFA: TOTP step compare-and-set (replay, also after a flush), one-shot mfa_token, e-mail codes.
-from tests.mfa.test_mfa_login import (  # noqa: F401
-    test_a_used_code_is_refused_even_after_redis_lost_its_keys,
-    test_one_mfa_token_completes_one_login,
-    test_two_concurrent_submissions_of_one_code_succeed_once,
-    test_wrong_codes_count_toward_the_username_lockout,
-)
-from tests.mfa.test_email_codes import (  # noqa: F401
-    test_a_code_is_void_after_the_attempt_cap,
-    test_a_resend_replaces_the_old_code,
+from tests.tokens.test_rotation_races import (  # noqa: F401
+    test_concurrent_refreshes_of_one_token_succeed_at_most_once,
 )
 
 pytestmark = pytest.mark.slow

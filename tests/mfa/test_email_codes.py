@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from tests import flows
 from tests.mfa.helpers import (
-    World, bearer, claims_of, code_mails, enrol_email, mailed_code, mfa_grant, mfa_token_for,
+    World,
+    bearer,
+    claims_of,
+    code_mails,
+    enrol_email,
+    mailed_code,
+    mfa_grant,
+    mfa_token_for,
     open_world,
 )
 

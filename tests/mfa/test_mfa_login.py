@@ -9,7 +9,14 @@ import time
 from tests import flows, infra
 from tests.flows import basic
 from tests.mfa.helpers import (
-    World, bearer, claims_of, code_at, enrol_totp, login_totp, mfa_grant, mfa_token_for,
+    World,
+    bearer,
+    claims_of,
+    code_at,
+    enrol_totp,
+    login_totp,
+    mfa_grant,
+    mfa_token_for,
 )
 
 

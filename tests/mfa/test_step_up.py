@@ -6,7 +6,14 @@ import time
 
 from tests import flows
 from tests.mfa.helpers import (
-    World, bearer, claims_of, code_at, enrol_email, enrol_totp, mailed_code, open_world,
+    World,
+    bearer,
+    claims_of,
+    code_at,
+    enrol_email,
+    enrol_totp,
+    mailed_code,
+    open_world,
 )
 
 

@@ -10,7 +10,15 @@ import time
 from tests import flows, infra
 from tests.mfa.helpers import World, open_world
 from tests.recovery.helpers import (
-    PUBLIC_URL, RESET_SUBJECT, code_in, forgot, link_in, mail, mails, text_of, token_in,
+    PUBLIC_URL,
+    RESET_SUBJECT,
+    code_in,
+    forgot,
+    link_in,
+    mail,
+    mails,
+    text_of,
+    token_in,
 )
 
 

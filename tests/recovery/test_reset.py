@@ -9,7 +9,14 @@ from authsvc.audit.models import AuditEvent
 from tests import flows
 from tests.mfa.helpers import World, code_at, enrol_totp
 from tests.recovery.helpers import (
-    CHANGED_SUBJECT, NEW_PASSWORD, RESET_SUBJECT, code_in, forgot, mail, reset, reset_token_for,
+    CHANGED_SUBJECT,
+    NEW_PASSWORD,
+    RESET_SUBJECT,
+    code_in,
+    forgot,
+    mail,
+    reset,
+    reset_token_for,
 )
 
 

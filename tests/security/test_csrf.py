@@ -127,3 +127,17 @@ def test_tampering_with_any_character_is_detected() -> None:
 def test_ttl_must_be_positive() -> None:
     with pytest.raises(ValueError):
         PreSessionCsrf(KEY, ttl=0)
+
+
+def test_form_token_reuses_an_authentic_cookie_and_refuses_others() -> None:
+    from authsvc.security.csrf import PreSessionCsrf
+
+    now = [1_700_000_000.0]
+    csrf = PreSessionCsrf(b"k" * 32, ttl=3600, clock=lambda: now[0])
+    cookie, token = csrf.issue()
+    assert csrf.form_token(cookie) == token  # another tab gets the same pair
+    assert csrf.form_token(cookie[:-1] + ("A" if cookie[-1] != "A" else "B")) is None
+    assert csrf.form_token(None) is None and csrf.form_token("a.b.c") is None
+    now[0] += 3600 - 599
+    assert csrf.form_token(cookie) is None  # too close to expiry: issue a new pair
+    assert csrf.verify(cookie, token)

@@ -44,9 +44,10 @@ async def test_wrong_password_unknown_user_and_disabled_user_get_one_identical_a
 ) -> None:
     user = await flows.register(api)
     disabled = await flows.register(api)
+    import uuid
+
     from authsvc.db import transaction
     from authsvc.identity.repository import UserRepository
-    import uuid
 
     async for session in transaction(state.sessions):
         row = await UserRepository(session).get(uuid.UUID(disabled["id"]))

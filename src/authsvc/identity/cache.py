@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 
 import orjson
 from redis.asyncio import Redis
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authsvc.identity.models import User

@@ -5,8 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from authsvc.deps import CurrentToken, CurrentUser, DbSession, Identity, State, rate_limit
-from authsvc.errors import AuthError
+from authsvc.deps import (
+    CurrentToken,
+    CurrentUser,
+    DbSession,
+    Identity,
+    State,
+    rate_limit,
+    require_recent_mfa,
+)
+from authsvc.identity import account
 from authsvc.identity.schemas import PasswordChange, Registration, user_body
 from authsvc.mfa.repository import MfaRepository
 from authsvc.openapi import BEARER_ERRORS, REGISTRATION_ERRORS, error_responses
@@ -44,16 +52,10 @@ async def change_password(
     body: PasswordChange, user: CurrentUser, token: CurrentToken, identity: Identity,
     state: State, session: DbSession,
 ) -> Response:
-    """Needs a recent step-up when MFA is on; ends every other session and refresh family."""
+    """Needs a recent step-up when MFA is on; ends every other session and refresh family
+    (browser sessions included: a password changed by the API signs them all out)."""
     if user.mfa_enabled:
-        from authsvc.deps import require_recent_mfa
-
         await require_recent_mfa(token, state)
-    if not await identity.verify_current_password(user, body.current_password):
-        raise AuthError("The current password is incorrect.", code="invalid_password",
-                        status=400)
-    await identity.set_password(user, body.new_password)
-    await state.tokens.revoke_user_families(session, user.id, "password_changed",
-                                            keep=token.claims.get("sid"))
-    await state.audit.record("password_changed", session=session, user_id=user.id)
+    await account.change_password(state, identity, session, user, body.current_password,
+                                  body.new_password, keep_family=token.claims.get("sid"))
     return Response(status_code=204)

@@ -48,6 +48,14 @@ class Enrolment:
         uri = self._uri(user, secret)
         return TotpSetup(secret=secret, otpauth_uri=uri, qr_svg=totp.qr_svg(uri))
 
+    async def pending_setup(self, user: User) -> TotpSetup | None:
+        """The set-up in progress, to show it again (hosted pages), or None."""
+        if user.totp_enabled or await self.runtime.pending.get(str(user.id)) is None:
+            return None
+        secret = await self._pending(user)
+        uri = self._uri(user, secret)
+        return TotpSetup(secret=secret, otpauth_uri=uri, qr_svg=totp.qr_svg(uri))
+
     async def totp_qr_png(self, user: User) -> bytes:
         """The pending set-up's QR code; an enabled secret is never shown again."""
         return totp.qr_png(self._uri(user, await self._pending(user)))

@@ -9,7 +9,13 @@ from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from authsvc.deps import (
-    ClientInfo, CurrentToken, CurrentUser, DbSession, Identity, State, rate_limit,
+    ClientInfo,
+    CurrentToken,
+    CurrentUser,
+    DbSession,
+    Identity,
+    State,
+    rate_limit,
     require_recent_mfa,
 )
 from authsvc.errors import AuthError

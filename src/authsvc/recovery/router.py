@@ -9,8 +9,17 @@ from starlette.responses import Response
 
 from authsvc.deps import ClientInfo, CurrentUser, DbSession, Identity, State, rate_limit
 from authsvc.recovery.schemas import (
-    FORGOT_ACCEPTED, INVALID_BODY, RATE_LIMITED, RESEND_ACCEPTED, Accepted, ForgotIn,
-    MfaRequiredOut, ResetIn, VerifyIn, WeakPasswordOut, error,
+    FORGOT_ACCEPTED,
+    INVALID_BODY,
+    RATE_LIMITED,
+    RESEND_ACCEPTED,
+    Accepted,
+    ForgotIn,
+    MfaRequiredOut,
+    ResetIn,
+    VerifyIn,
+    WeakPasswordOut,
+    error,
 )
 from authsvc.recovery.service import RecoveryService
 from authsvc.responses import NO_STORE, json_response

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.db import after_commit, utcnow
 from authsvc.errors import AuthError, Conflict, TooManyRequests
+from authsvc.identity.account import end_other_sessions
 from authsvc.identity.emails import try_canonical_email
 from authsvc.identity.login import lockout_key
 from authsvc.identity.models import User
@@ -115,7 +116,7 @@ class RecoveryService:
             raise InvalidActionToken()
         user.email_verified = True  # the link reached the mailbox: that is a verification
         await self.identity.set_password(user, new_password)
-        await self.state.tokens.revoke_user_families(self.session, user.id, "password_reset")
+        await end_other_sessions(self.state, self.session, user.id, "password_reset")
         await self.state.audit.record("password_reset", session=self.session, user_id=user.id,
                                       client_ip=client.ip, method=method if user.mfa_enabled
                                       else None)
@@ -139,13 +140,10 @@ class RecoveryService:
         await mfa.verify_guarded(user, method, code, client, where="password_reset")
 
     def _after_reset(self, user: User) -> None:
-        state, user_id, email = self.state, str(user.id), user.email
+        state, email = self.state, user.email
 
         async def finish() -> None:
             await state.protector.unlock(lockout_key(email))
-            store = getattr(state, "session_store", None)  # the hosted pages' SessionStore
-            if store is not None:
-                await store.destroy_for_user(user_id)
             state.courier.send_later(state.messages.password_changed_message(email))
 
         after_commit(self.session, finish)

@@ -68,6 +68,26 @@ class PreSessionCsrf:
         cookie = f"{nonce}.{expires}.{self._mac('cookie', nonce, expires)}"
         return cookie, self._mac("form", nonce, expires)
 
+    def form_token(self, cookie_value: object, *, min_left: int = 600) -> str | None:
+        """The form token of a cookie we issued, while it has `min_left` seconds to live; else
+        None (issue a new pair). Lets several tabs share one cookie."""
+        parts = self._parts(cookie_value)
+        if parts is None or int(parts[1]) - self.clock() < min_left:
+            return None
+        return self._mac("form", parts[0], parts[1])
+
+    def _parts(self, cookie_value: object) -> tuple[str, str] | None:
+        """`(nonce, expires)` of an authentic cookie, expired or not; None otherwise."""
+        if not isinstance(cookie_value, str) or len(cookie_value) > _MAX_INPUT:
+            return None
+        parts = cookie_value.split(".")
+        if len(parts) != 3 or not (parts[1].isascii() and parts[1].isdigit()):
+            return None
+        nonce, expires, mac = parts
+        if not csrf_matches(self._mac("cookie", nonce, expires), mac):
+            return None
+        return nonce, expires
+
     def verify(self, cookie_value: object, form_token: object) -> bool:
         """True when the cookie is ours, unexpired, and `form_token` belongs to it."""
         if not isinstance(cookie_value, str) or not isinstance(form_token, str):

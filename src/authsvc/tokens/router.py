@@ -12,11 +12,11 @@ from authsvc.deps import ClientInfo, CurrentToken, DbSession, Identity, State, r
 from authsvc.errors import InvalidClient, InvalidRequest, UnsupportedGrantType
 from authsvc.forms import read_form, require
 from authsvc.identity.login import PasswordLogin
-from authsvc.responses import NO_STORE, json_response
 from authsvc.mfa.service import MfaService
 from authsvc.openapi import (
     INTROSPECT_FORM, OAUTH_ERRORS, REVOKE_FORM, TOKEN_ERRORS, TOKEN_FORM, error_responses,
 )
+from authsvc.responses import NO_STORE, json_response
 from authsvc.tokens.grants import complete_login, complete_mfa_login
 from authsvc.tokens.service import Client, validate_scope
 

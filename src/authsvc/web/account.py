@@ -1,0 +1,174 @@
+"""The account page and its forms: password change, sessions, sign-out everywhere.
+
+Every POST here needs a signed-in session and its CSRF token (`Member`); nothing changes on GET.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from markupsafe import Markup
+from starlette.responses import Response
+
+from authsvc.deps import ClientInfo, DbSession, Identity, State
+from authsvc.errors import AuthError, WeakPassword
+from authsvc.identity.account import WrongCurrentPassword, end_other_sessions
+from authsvc.identity.account import change_password as change_password_everywhere
+from authsvc.identity.models import User
+from authsvc.mfa.enrolment import Enrolment
+from authsvc.mfa.service import MfaService
+from authsvc.state import AppState
+from authsvc.web.deps import Member, PageForm, SignedIn, SignedInUser
+from authsvc.web.render import page, redirect
+from authsvc.web.route import LoginRequired, PageRoute
+from authsvc.web.step_up import step_up
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+
+async def load_user(identity: Any, signed: SignedIn) -> User:
+    user = await identity.get(signed.user_id)
+    if user is None or not user.is_active:
+        await signed.browser.end()
+        raise LoginRequired()
+    return user
+
+
+def get_mfa(state: State, db: DbSession, identity: Identity) -> MfaService:
+    return MfaService(db, state, identity)
+
+
+Mfa = Annotated[MfaService, Depends(get_mfa)]
+
+
+async def mfa_summary(mfa: MfaService, user: User) -> dict[str, Any]:
+    return {"totp": bool(user.totp_enabled), "email": bool(user.email_mfa_enabled),
+            "recovery_codes_left": await mfa.recovery_codes_left(user)}
+
+
+async def totp_setup_of(mfa: MfaService, user: User) -> dict[str, Any] | None:
+    setup = await Enrolment(mfa).pending_setup(user)
+    if setup is None:
+        return None
+    # The SVG is made here by segno from our own otpauth URI: markup we trust, marked safe.
+    return {"secret": setup.secret, "otpauth_uri": setup.otpauth_uri,
+            "qr_svg": Markup(setup.qr_svg)}  # noqa: S704
+
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"),
+             ("Chrome/", "Chrome"), ("Chromium/", "Chromium"), ("Safari/", "Safari"))
+_SYSTEMS = (("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"),
+            ("Windows", "Windows"), ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"),
+            ("Linux", "Linux"))
+
+
+def device_name(user_agent: str) -> str:
+    """"Chrome on Linux" from a User-Agent, or the raw text (shortened) when unknown."""
+    browser = next((name for mark, name in _BROWSERS if mark in user_agent), None)
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return user_agent[:60]
+
+
+async def sessions_of(state: AppState, signed: SignedIn) -> list[dict[str, Any]]:
+    store = state.session_store
+    current = store.handle(signed.browser.sid) if signed.browser.sid else ""
+    return [
+        {"handle": handle, "user_agent": device_name(s.user_agent), "ip": s.ip, "created_at": s.created_at,
+         "last_seen": s.last_seen, "current": handle == current}
+        for handle, s in await store.list_for_user(signed.user_id)
+    ]
+
+
+async def account_page(state: AppState, mfa: MfaService, signed: SignedIn, user: User, *,
+                       status: int = 200, **extra: Any) -> Response:
+    flashes = signed.session.pop_flashes()
+    if flashes:
+        await signed.browser.save()
+    context: dict[str, Any] = {
+        "csrf_token": signed.csrf_token,
+        "user": {"id": str(user.id), "email": user.email, "display_name": user.display_name,
+                 "email_verified": user.email_verified},
+        "mfa": await mfa_summary(mfa, user),
+        "password_policy": state.validator.describe(),
+        "sessions": await sessions_of(state, signed),
+        "flashes": flashes,
+        "totp_setup": await totp_setup_of(mfa, user),
+        "recovery_codes": None,
+        "email_mfa_pending": False,
+    }
+    context.update(extra)
+    return page("account.html", status=status, **context)
+
+
+@router.get("/account")
+async def account(signed: SignedInUser, state: State, identity: Identity,
+                  mfa: Mfa) -> Response:
+    user = await load_user(identity, signed)
+    return await account_page(state, mfa, signed, user)
+
+
+@router.post("/account/password")
+async def change_password(member: Member, state: State, identity: Identity, db: DbSession,
+                          mfa: Mfa, client: ClientInfo, form: PageForm) -> Response:
+    """Needs the current password (and a second factor when MFA is on); ends every other
+    session and refresh family of the user, and moves this session to a new id."""
+    user = await load_user(identity, member)
+    current, new = form.get("current_password", ""), form.get("new_password", "")
+    if not current or not new:
+        return await account_page(state, mfa, member, user, status=400,
+                                  error="Enter your current password and a new one.")
+    refused = await step_up(state, mfa, member.browser, user, form, client)
+    if refused is not None:
+        return await account_page(state, mfa, member, user, status=403, error=refused)
+    try:
+        await change_password_everywhere(
+            state, identity, db, user, current, new, keep_browser=member.browser.sid,
+            client_ip=client.ip, channel="web",
+        )
+    except WrongCurrentPassword:
+        return await account_page(state, mfa, member, user, status=400,
+                                  error="Your current password is not right.")
+    except WeakPassword:
+        unmet = state.validator.validate(identity.prepare_password(new), email=user.email,
+                                         mfa_enabled=user.mfa_enabled)
+        text = "The new password does not meet the requirements: " + "; ".join(
+            u.message for u in unmet) + "."
+        return await account_page(state, mfa, member, user, status=422, error=text)
+    except AuthError as exc:
+        return await account_page(state, mfa, member, user, status=exc.status,
+                                  error=exc.description)
+    session = member.session
+    session.user_version = int(user.version)
+    session.flash("Your password was changed. Every other session was signed out.")
+    await member.browser.rotate(session)
+    return redirect("/account")
+
+
+@router.post("/account/sessions/revoke")
+async def revoke_session(member: Member, state: State, form: PageForm) -> Response:
+    handle = form.get("handle", "")
+    store = state.session_store
+    if member.browser.sid and handle == store.handle(member.browser.sid):
+        member.session.flash("To end this session, use Log out.", "error")
+    elif await store.destroy_by_handle(member.user_id, handle):
+        member.session.flash("That session was signed out.")
+    else:
+        member.session.flash("That session had already ended.", "error")
+    await member.browser.save()
+    return redirect("/account")
+
+
+@router.post("/logout/everywhere")
+async def logout_everywhere(member: Member, state: State, db: DbSession,
+                            client: ClientInfo) -> Response:
+    """End every session of the user, this one included, and revoke every refresh family."""
+    user_id = member.user_id
+    await end_other_sessions(state, db, uuid.UUID(user_id), "logout_everywhere")
+    await state.audit.record("logout_everywhere", session=db, user_id=user_id,
+                             client_ip=client.ip, channel="web")
+    await member.browser.end()
+    return redirect("/login?notice=everywhere")

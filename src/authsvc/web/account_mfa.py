@@ -1,0 +1,142 @@
+"""The account page's two-step verification forms, calling the same `Enrolment` and
+`MfaService` as the `/mfa/*` API: TOTP set-up (QR code inline, the secret as text), confirm,
+turn off; e-mail codes; new recovery codes (shown once).
+
+Adding a factor to an account that has one needs a recent second factor, as in the API;
+turning one off or making new recovery codes needs a code on the form (step-up).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from authsvc.deps import ClientInfo, Identity, State
+from authsvc.errors import AuthError
+from authsvc.identity.models import User
+from authsvc.mfa.enrolment import Enrolment
+from authsvc.mfa.service import InvalidCode, MfaService
+from authsvc.state import AppState
+from authsvc.web.account import Mfa, account_page, load_user
+from authsvc.web.deps import Member, PageForm, SignedIn
+from authsvc.web.render import redirect
+from authsvc.web.route import PageRoute
+from authsvc.web.step_up import has_recent_mfa, step_up
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+ADD_NEEDS_MFA = (
+    "Adding another factor needs a recent second factor: sign out, sign in again with your "
+    "code, then add it within a few minutes."
+)
+WRONG_CODE = "That code is not valid. Check it and try again."
+
+
+async def changed(member: SignedIn, user: User, flash: str | None = None) -> None:
+    """A factor changed: the session follows the user's version under a new id."""
+    session = member.session
+    session.user_version = int(user.version)
+    if flash:
+        session.flash(flash)
+    await member.browser.rotate(session)
+
+
+def may_add_factor(state: AppState, member: SignedIn, user: User) -> bool:
+    return not user.mfa_enabled or has_recent_mfa(state, member.session)
+
+
+async def refuse(state: AppState, mfa: MfaService, member: SignedIn, user: User, status: int,
+                 error: str, **extra: Any) -> Response:
+    return await account_page(state, mfa, member, user, status=status, error=error, **extra)
+
+
+# ------------------------------------------------------------------------- TOTP
+@router.post("/account/totp/setup")
+async def totp_setup(member: Member, state: State, identity: Identity, mfa: Mfa) -> Response:
+    user = await load_user(identity, member)
+    if not may_add_factor(state, member, user):
+        return await refuse(state, mfa, member, user, 403, ADD_NEEDS_MFA)
+    try:
+        await Enrolment(mfa).totp_setup(user)
+    except AuthError as exc:
+        return await refuse(state, mfa, member, user, exc.status, exc.description)
+    return redirect("/account#mfa-title")  # the page shows the pending set-up
+
+
+@router.post("/account/totp/confirm")
+async def totp_confirm(member: Member, state: State, identity: Identity, mfa: Mfa,
+                       form: PageForm) -> Response:
+    user = await load_user(identity, member)
+    if not may_add_factor(state, member, user):
+        return await refuse(state, mfa, member, user, 403, ADD_NEEDS_MFA)
+    code = form.get("code", "").replace(" ", "")
+    try:
+        codes = await Enrolment(mfa).totp_confirm(user, code)
+    except InvalidCode:
+        return await refuse(state, mfa, member, user, 400, WRONG_CODE)
+    except AuthError as exc:
+        return await refuse(state, mfa, member, user, exc.status, exc.description)
+    await changed(member, user)
+    return await account_page(state, mfa, member, user, recovery_codes=codes,
+                              notice="Authenticator app turned on.")
+
+
+@router.post("/account/totp/disable")
+async def totp_disable(member: Member, state: State, identity: Identity, mfa: Mfa,
+                       client: ClientInfo, form: PageForm) -> Response:
+    user = await load_user(identity, member)
+    refused = await step_up(state, mfa, member.browser, user, form, client)
+    if refused:
+        return await refuse(state, mfa, member, user, 403, refused)
+    await Enrolment(mfa).totp_disable(user)
+    await changed(member, user, "Authenticator app turned off.")
+    return redirect("/account")
+
+
+# ----------------------------------------------------------------------- e-mail
+@router.post("/account/email-mfa/enable")
+async def email_enable(member: Member, state: State, identity: Identity, mfa: Mfa) -> Response:
+    user = await load_user(identity, member)
+    if not may_add_factor(state, member, user):
+        return await refuse(state, mfa, member, user, 403, ADD_NEEDS_MFA)
+    try:
+        await Enrolment(mfa).email_enable(user)
+    except AuthError as exc:
+        return await refuse(state, mfa, member, user, exc.status, exc.description,
+                            email_mfa_pending=exc.status == 429)
+    return await account_page(state, mfa, member, user, email_mfa_pending=True,
+                              notice=f"We sent a code to {user.email}.")
+
+
+@router.post("/account/email-mfa/confirm")
+async def email_confirm(member: Member, state: State, identity: Identity, mfa: Mfa,
+                        form: PageForm) -> Response:
+    user = await load_user(identity, member)
+    if not may_add_factor(state, member, user):
+        return await refuse(state, mfa, member, user, 403, ADD_NEEDS_MFA)
+    try:
+        await Enrolment(mfa).email_confirm(user, form.get("code", "").strip())
+    except InvalidCode:
+        return await refuse(state, mfa, member, user, 400, WRONG_CODE, email_mfa_pending=True)
+    except AuthError as exc:
+        return await refuse(state, mfa, member, user, exc.status, exc.description)
+    await changed(member, user, "Codes by e-mail turned on.")
+    return redirect("/account")
+
+
+# --------------------------------------------------------------- recovery codes
+@router.post("/account/recovery-codes")
+async def recovery_codes(member: Member, state: State, identity: Identity, mfa: Mfa,
+                         client: ClientInfo, form: PageForm) -> Response:
+    user = await load_user(identity, member)
+    refused = await step_up(state, mfa, member.browser, user, form, client)
+    if refused:
+        return await refuse(state, mfa, member, user, 403, refused)
+    try:
+        codes = await Enrolment(mfa).regenerate_recovery_codes(user)
+    except AuthError as exc:
+        return await refuse(state, mfa, member, user, exc.status, exc.description)
+    return await account_page(state, mfa, member, user, recovery_codes=codes,
+                              notice="New recovery codes made; the old ones no longer work.")
