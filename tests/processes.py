@@ -31,7 +31,9 @@ def environment(database_url: str, redis_url: str, **extra: str) -> dict[str, st
     return env
 
 
-def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "authsvc", *args], env=env, input=stdin,
                           capture_output=True, text=True, timeout=60, check=False)
 

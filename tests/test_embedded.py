@@ -51,6 +51,11 @@ def test_cli_creates_a_client_and_an_admin_on_the_embedded_database(tmp_path: Pa
     assert created.returncode == 0, created.stderr
     body = json.loads(created.stdout)
     assert set(body) == {"client_id", "client_secret"}
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "data" / "authsvc.sqlite3") as db:  # committed, not rolled back
+        rows = db.execute("SELECT client_id FROM clients").fetchall()
+    assert rows == [(body["client_id"],)]
     admin = subprocess.run([*cli, "create-admin", "root@example.com", "--password-stdin"],
                            env=env, cwd=tmp_path, input="Admin-Password-123\n",
                            capture_output=True, text=True, timeout=60)

@@ -34,6 +34,8 @@ async def _with_state(settings: Settings, work: Callable[[Any, Any], Awaitable[i
         # resumed; returning from inside would close it and roll the work back.
         async for session in transaction(state.sessions):
             result = await work(state, session)
+            if result != 0:
+                await session.rollback()
     finally:
         await close_state(state)
     return result

@@ -77,12 +77,12 @@ class Settings(BaseSettings):
     refresh_token_ttl: int = Field(604_800, ge=60)
     mfa_token_ttl: int = Field(300, ge=10)
     token_leeway: int = Field(30, ge=0, le=300)
-    token_binding: Literal["off", "ua", "ua+ip"] = "ua"
+    token_binding: Literal["off", "ua", "ua+ip"] = "ua"  # noqa: S105 - not a secret
 
     # Passwords
     bcrypt_rounds: int = Field(12, ge=4, le=31)
     password_max_length: int = Field(1024, ge=16, le=4096)
-    password_policy: Literal["default", "nist"] = "default"
+    password_policy: Literal["default", "nist"] = "default"  # noqa: S105
     password_min_length: int = Field(12, ge=1, le=1024)
     password_require_upper: bool = True
     password_require_lower: bool = True
@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     lockout_duration: int = Field(900, ge=1)
     lockout_cooldown_base: float = Field(1.0, ge=0)
     lockout_cooldown_max: float = Field(60.0, ge=0)
-    rate_limit_token: str = "30/60"
+    rate_limit_token: str = "30/60"  # noqa: S105 - a rate, not a secret
     rate_limit_register: str = "10/60"
     rate_limit_mfa_challenge: str = "10/60"
     rate_limit_forgot: str = "5/60"
@@ -255,7 +255,8 @@ class Settings(BaseSettings):
         key = self.encryption_key.get_secret_value().encode() if self.encryption_key else b""
         if len(key) < MIN_SECRET_BYTES:
             raise ConfigError(
-                f"AUTHSVC_ENCRYPTION_KEY must be set to at least {MIN_SECRET_BYTES} bytes in production"
+                f"AUTHSVC_ENCRYPTION_KEY must be set to at least {MIN_SECRET_BYTES} bytes in "
+                "production"
             )
         return self
 
@@ -379,7 +380,8 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except SettingsError as exc:
-        raise ConfigError(str(exc).replace("error parsing value for field", "cannot read")) from None
+        message = str(exc).replace("error parsing value for field", "cannot read")
+        raise ConfigError(message) from None
     except ValidationError as exc:
         problems = []
         for err in exc.errors(include_input=False, include_url=False):

@@ -173,6 +173,15 @@ def is_store_outage(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
+def render_unexpected(path: str, exc: Exception) -> Response:
+    """A store outage as 503 (fail closed), anything else as a 500 with the trace in the log."""
+    if is_store_outage(exc):
+        log.error("store unavailable: %s", type(exc).__name__)
+        return render(ServiceUnavailable())
+    log.exception("unhandled error on %s", path, exc_info=exc)
+    return render(AuthError("An internal error occurred.", code="server_error", status=500))
+
+
 def render(exc: AuthError) -> Response:
     headers = {"Cache-Control": "no-store", **exc.headers}
     return json_response(exc.body(), status=exc.status, headers=headers)
@@ -210,13 +219,7 @@ def install_handlers(app: FastAPI) -> None:
         return render(AuthError(description, code=code, status=exc.status_code))
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        if is_store_outage(exc):
-            log.error("store unavailable: %s", type(exc).__name__)
-            return render(ServiceUnavailable())
-        log.exception("unhandled error on %s", request.url.path)
-        return render(
-            AuthError("An internal error occurred.", code="server_error", status=500)
-        )
+        return render_unexpected(request.url.path, exc)
 
     app.add_exception_handler(AuthError, on_auth_error)
     app.add_exception_handler(RequestValidationError, on_validation)

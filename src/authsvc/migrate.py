@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 def alembic_config() -> Config:
     config = Config()
-    config.set_main_option("script_location", str(Path(str(resources.files("authsvc"))) / "migrations"))
+    location = Path(str(resources.files("authsvc"))) / "migrations"
+    config.set_main_option("script_location", str(location))
     return config
 
 

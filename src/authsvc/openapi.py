@@ -47,11 +47,21 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return responses
 
 
-OAUTH_ERRORS = error_responses(400, 401, 413, 429, 503)
+OAUTH_STATUSES = (400, 401, 413, 429, 503)
+OAUTH_ERRORS = error_responses(*OAUTH_STATUSES)
 TOKEN_ERRORS = error_responses(400, 401, 403, 413, 429, 503)
 PUBLIC_JSON_ERRORS = error_responses(400, 413, 422, 429, 503)
 BEARER_ERRORS = error_responses(400, 401, 403, 413, 422, 429, 503)
 REGISTRATION_ERRORS = error_responses(409, 413, 422, 429, 503)
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    """One error response in the document's own terms (for routes outside FastAPI's schema)."""
+    entry: dict[str, Any] = {"description": _TEXT.get(status, "Error."), "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+    if status in (429, 503):
+        entry["headers"] = _RETRY_AFTER
+    return entry
 
 
 def form_body(properties: dict[str, dict[str, Any]], required: list[str]) -> dict[str, Any]:
@@ -102,6 +112,17 @@ def install(app: Any) -> None:
         if app.openapi_schema:
             return app.openapi_schema  # type: ignore[no-any-return]
         document = generate()
+        # POST /introspect is a plain Starlette route (kept out of FastAPI's schema for speed):
+        # describe it here, like the other OAuth endpoints.
+        document.setdefault("paths", {}).setdefault("/introspect", {"post": {
+            "tags": ["tokens"], "summary": "Token introspection (RFC 7662)",
+            "operationId": "introspect",
+            "requestBody": INTROSPECT_FORM["requestBody"],
+            "responses": {"200": {"description": "`{\"active\": false}` or the token's claims.",
+                                  "content": {"application/json": {"schema": {
+                                      "type": "object", "required": ["active"]}}}},
+                          **{str(status): _error_response(status) for status in OAUTH_STATUSES}},
+        }})
         for path, operations in document.get("paths", {}).items():
             for method, operation in operations.items():
                 for status, response in operation.get("responses", {}).items():

@@ -101,8 +101,8 @@ class RedisClusterServers(_Processes):
                 check=True, capture_output=True, timeout=60,
             )
             for port in self.ports:
-                _wait(lambda p=port: b"cluster_state:ok" in sync_redis.Redis(port=p).execute_command(
-                    "CLUSTER", "INFO"), f"cluster_state:ok on :{port}")
+                _wait(lambda p=port: b"cluster_state:ok" in sync_redis.Redis(
+                    port=p).execute_command("CLUSTER", "INFO"), f"cluster_state:ok on :{port}")
         except BaseException:
             self.stop()
             raise

@@ -7,6 +7,7 @@ Screenshots of the pages go to artifacts/screenshots/.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import socket

@@ -94,7 +94,8 @@ async def test_outdated_cost_is_rehashed_on_login(api: Api, state) -> None:
 
 async def test_a_megabyte_password_is_refused_fast(api: Api) -> None:
     started = time.perf_counter()
-    response = await api.post("/users", json={"email": unique_email(), "password": "A1!a" * 250_000})
+    huge = "A1!a" * 250_000
+    response = await api.post("/users", json={"email": unique_email(), "password": huge})
     assert response.status_code in (413, 422)
     response = await flows.password_grant(api, unique_email(), "A1!a" * 2000)
     assert response.status_code in (400, 422)

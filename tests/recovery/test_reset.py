@@ -25,7 +25,8 @@ async def test_reset_end_to_end(world: World) -> None:
     token = await reset_token_for(world.api, world.sink, user["email"])
     done = await reset(world.api, token)
     assert done.status_code == 204, done.text
-    assert (await flows.password_grant(world.api, user["email"], user["password"])).status_code == 400
+    old = await flows.password_grant(world.api, user["email"], user["password"])
+    assert old.status_code == 400
     await flows.login(world.api, {**user, "password": NEW_PASSWORD})
     changed = await mail(world.sink, user["email"], CHANGED_SUBJECT)
     assert "was just changed" in changed.get_body(preferencelist=("plain",)).get_content()

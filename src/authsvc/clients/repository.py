@@ -24,7 +24,8 @@ class ClientRepository:
         return client
 
     async def all(self) -> Sequence[Client]:
-        return (await self.session.execute(select(Client).order_by(Client.created_at))).scalars().all()
+        query = select(Client).order_by(Client.created_at)
+        return (await self.session.execute(query)).scalars().all()
 
     async def set_secret_hash(self, client_id: str, secret_hash: str) -> bool:
         result = await self.session.execute(

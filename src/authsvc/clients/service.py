@@ -162,6 +162,7 @@ class ClientService:
             raise InvalidClient()
         view = await self.lookup(client_id)
         expected = view.secret_hash if view else secret_digest("no-such-client")
-        if not hmac.compare_digest(secret_digest(secret), expected) or view is None or not view.active:
+        matches = hmac.compare_digest(secret_digest(secret), expected)
+        if not matches or view is None or not view.active:
             raise InvalidClient()
         return view

@@ -62,7 +62,7 @@ class Courier:
         if not await self._deliver(message):
             raise DeliveryFailed(f"could not send the mail to {_domain(message)}")
 
-    async def drain(self, timeout: float) -> bool:
+    async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109 - shutdown budget
         """Wait up to `timeout` seconds for the sends in flight; cancel the rest.
 
         Returns True when every send finished in time.

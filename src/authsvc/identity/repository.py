@@ -19,7 +19,8 @@ class UserRepository:
         return await self.session.get(User, user_id)
 
     async def get_by_email(self, email: str) -> User | None:
-        return (await self.session.execute(select(User).where(User.email == email))).scalar_one_or_none()
+        found = await self.session.execute(select(User).where(User.email == email))
+        return found.scalar_one_or_none()
 
     async def email_taken(self, email: str) -> bool:
         found = await self.session.execute(select(User.id).where(User.email == email))
@@ -47,4 +48,5 @@ class UserRepository:
         return (await self.session.execute(query)).scalars().all()
 
     async def inactive_ids(self) -> Sequence[uuid.UUID]:
-        return (await self.session.execute(select(User.id).where(User.is_active.is_(False)))).scalars().all()
+        query = select(User.id).where(User.is_active.is_(False))
+        return (await self.session.execute(query)).scalars().all()

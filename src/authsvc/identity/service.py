@@ -106,7 +106,8 @@ class IdentityService:
         return user
 
     async def verify_current_password(self, user: User, password: str) -> bool:
-        return await self.hasher.verify_password(self.prepare_password(password), user.password_hash)
+        prepared = self.prepare_password(password)
+        return await self.hasher.verify_password(prepared, user.password_hash)
 
     async def set_password(self, user: User, new_password: str) -> None:
         password = self.prepare_password(new_password)

@@ -72,7 +72,8 @@ class Enrolment:
         await self.mfa.identity.changed(user)
         await self.runtime.pending.drop(str(user.id))
         codes = await self.mfa.issue_recovery_codes(user)
-        await self.audit.record("mfa_enabled", session=self.mfa.session, user_id=user.id, method="totp")
+        await self.audit.record("mfa_enabled", session=self.mfa.session, user_id=user.id,
+                                method="totp")
         return codes
 
     async def totp_disable(self, user: User) -> None:
@@ -96,7 +97,8 @@ class Enrolment:
             raise InvalidCode()
         user.email_mfa_enabled = True
         await self.mfa.identity.changed(user)
-        await self.audit.record("mfa_enabled", session=self.mfa.session, user_id=user.id, method="email")
+        await self.audit.record("mfa_enabled", session=self.mfa.session, user_id=user.id,
+                                method="email")
 
     async def email_disable(self, user: User) -> None:
         if not user.email_mfa_enabled:
@@ -109,7 +111,8 @@ class Enrolment:
         if not user.mfa_enabled:
             raise AuthError("Turn on a second factor first.", code="mfa_not_enabled")
         codes = await self.mfa.issue_recovery_codes(user)
-        await self.audit.record("recovery_codes_regenerated", session=self.mfa.session, user_id=user.id)
+        await self.audit.record("recovery_codes_regenerated", session=self.mfa.session,
+                                user_id=user.id)
         return codes
 
     # ----------------------------------------------------------------- internals
@@ -117,7 +120,8 @@ class Enrolment:
         await self.mfa.identity.changed(user)
         if not user.mfa_enabled:  # recovery codes without a factor would be a factor of their own
             await self.mfa.repo.drop_recovery_codes(user.id)
-        await self.audit.record("mfa_disabled", session=self.mfa.session, user_id=user.id, method=method)
+        await self.audit.record("mfa_disabled", session=self.mfa.session, user_id=user.id,
+                                method=method)
 
     async def _pending(self, user: User) -> str:
         sealed = await self.runtime.pending.get(str(user.id))

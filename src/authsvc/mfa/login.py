@@ -21,7 +21,7 @@ from authsvc.security import jwt
 from authsvc.security.jwt import TokenError
 from authsvc.tokens.service import Client
 
-TOKEN_INVALID = "The mfa_token is invalid, expired, spent or void."
+TOKEN_INVALID = "The mfa_token is invalid, expired, spent or void."  # noqa: S105
 CODE_INVALID = "The code is incorrect, expired or already used."
 
 

@@ -23,7 +23,7 @@ return 1
 """
 
 # KEYS[1] a token's wrong-code counter. ARGV: max. -1 gone, 1 void now, 0 still live.
-_TOKEN_FAILED = """
+_COUNT_WRONG_CODE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return -1
 end
@@ -84,7 +84,7 @@ class MfaTokens:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
-        self._failed = redis.register_script(_TOKEN_FAILED)
+        self._failed = redis.register_script(_COUNT_WRONG_CODE)
 
     async def issue(self, jti: str, ttl: int) -> None:
         await self.redis.set(Keys.mfa_token(jti), 0, ex=ttl)

@@ -19,7 +19,8 @@ class ForgotIn(BaseModel):
 
 class ResetIn(BaseModel):
     token: str = Field(min_length=1, max_length=512,
-                       description="The `token` of the mailed link, or the mailed code with `email`.")
+                       description="The `token` of the mailed link, or the mailed code "
+                                   "with `email`.")
     new_password: str = Field(max_length=4096)
     email: str | None = Field(default=None, max_length=320,
                               description="Only with the typed code from the mail.")
@@ -31,7 +32,8 @@ class ResetIn(BaseModel):
 
 class VerifyIn(BaseModel):
     token: str = Field(min_length=1, max_length=512,
-                       description="The `token` of the mailed link, or the mailed code with `email`.")
+                       description="The `token` of the mailed link, or the mailed code "
+                                   "with `email`.")
     email: str | None = Field(default=None, max_length=320)
 
 

@@ -17,7 +17,7 @@ from passlib.context import CryptContext
 
 
 class HashingService:
-    """bcrypt with a configurable work factor, rehash-on-login, and the same cost for unknown users."""
+    """bcrypt with a configurable work factor, rehash-on-login, the same cost for unknown users."""
 
     def __init__(self, rounds: int, *, threads: int = 0) -> None:
         self.rounds = rounds

@@ -24,6 +24,7 @@ from authsvc.security.jwt import TokenCodec, TokenError, TokenExpiredError
 from authsvc.tokens.revocations import RevocationList
 
 INACTIVE: dict[str, Any] = {"active": False}
+Limit = tuple[str, str, Any]  # (bucket, subject, protection.ratelimit.Rate)
 
 
 class BindingMismatch(InvalidToken):
@@ -74,6 +75,7 @@ class Introspector:
         self.load_user = load_user  # async (user_id) -> UserView | None, fills the cache
         self.check_refresh = check_refresh  # async (claims) -> bool: unspent and family live
         self.verified = VerifiedTokens()
+        self.limiter: Any = None  # protection.ratelimit.RateLimiter, for `limit=` below
 
     def _decode(self, token: str, typ: str) -> dict[str, Any]:
         """Verified claims of a `typ` token, or InvalidToken / TokenExpired."""
@@ -93,19 +95,21 @@ class Introspector:
         return claims
 
     async def verify_access(
-        self, token: str, *, user_agent: str | None, ip: str | None, partial: bool = False
+        self, token: str, *, user_agent: str | None, ip: str | None, partial: bool = False,
+        limit: list[Limit] | None = None,
     ) -> tuple[dict[str, Any], UserView | None]:
         """The one check of an access token, for /introspect and every bearer endpoint.
 
         Returns the claims and the user's current view (None for a client-credentials token);
         raises TokenExpired, TokenRevoked or InvalidToken (malformed, forged, wrong type or
-        audience, bound to another client).
+        audience, bound to another client). `limit`: a list holding one pending rate-limit hit
+        (bucket, subject, rate), taken from it when counted in the same Redis round trip.
         """
         claims = self._decode(token, tokens.ACCESS)
         if not self.binding.matches(claims.get("bnd"), user_agent, ip, partial=partial):
             raise BindingMismatch()
         is_client = claims.get("gty") == CLIENT_CREDENTIALS
-        revoked, cached = await self._states(claims, with_user=not is_client)
+        revoked, cached = await self._states(claims, with_user=not is_client, limit=limit)
         if revoked:
             raise TokenRevoked()
         if is_client:
@@ -116,29 +120,49 @@ class Introspector:
         return claims, view
 
     async def introspect(
-        self, token: str, hint: str | None, user_agent: str | None, ip: str | None
+        self, token: str, hint: str | None, user_agent: str | None, ip: str | None,
+        limit: Limit | None = None,
     ) -> dict[str, Any]:
-        """RFC 7662 §2.2: the token's description, or `{"active": false}` (timed, counted)."""
+        """RFC 7662 §2.2: the token's description, or `{"active": false}` (timed, counted).
+
+        `limit`: the caller's rate-limit hit, counted exactly once: in the pipelined round trip
+        of an access token's check, or on its own for anything else."""
         started = time.perf_counter()
-        body = await self._introspect(token, hint, user_agent, ip)
+        body = await self._introspect(token, hint, user_agent, ip, limit)
         self.meter.introspection("active" if body["active"] else "inactive",
                                  time.perf_counter() - started)
         return body
 
     async def _introspect(
-        self, token: str, hint: str | None, user_agent: str | None, ip: str | None
+        self, token: str, hint: str | None, user_agent: str | None, ip: str | None,
+        limit: Limit | None = None,
     ) -> dict[str, Any]:
+        pending = [limit] if limit is not None else []
+
+        async def settle_alone() -> None:
+            if pending:
+                await self.limiter.hit(*pending.pop())
+
         if not token or len(token) > 8192:
+            await settle_alone()
             return INACTIVE
         if hint != "refresh_token":
             try:
                 claims, view = await self.verify_access(
-                    token, user_agent=user_agent, ip=ip, partial=True
+                    token, user_agent=user_agent, ip=ip, partial=True, limit=pending
                 )
+            except TokenRevoked:
+                return INACTIVE  # the limit was counted in the same round trip
             except (InvalidToken, BindingMismatch):
                 pass
             else:
                 return self._access_body(claims, view)
+        await settle_alone()
+        return await self._introspect_rest(token, hint, user_agent, ip)
+
+    async def _introspect_rest(
+        self, token: str, hint: str | None, user_agent: str | None, ip: str | None
+    ) -> dict[str, Any]:
         try:
             claims = self._decode(token, tokens.REFRESH)
         except InvalidToken:
@@ -149,8 +173,11 @@ class Introspector:
             return INACTIVE
         return await self._refresh(claims)
 
-    async def _states(self, claims: dict[str, Any], with_user: bool) -> tuple[bool, bytes | None]:
-        """(revoked?, cached user entry) in one round trip; reloads a lost revocation list."""
+    async def _states(
+        self, claims: dict[str, Any], with_user: bool, limit: list[Limit] | None = None
+    ) -> tuple[bool, bytes | None]:
+        """(revoked?, cached user entry) in one round trip, with the rate-limit hit `limit`
+        if given (TooManyRequests); reloads a lost revocation list."""
         sid = claims.get("sid")
         for _attempt in range(2):
             pipe = self.redis.pipeline(transaction=False)
@@ -158,7 +185,16 @@ class Introspector:
             pipe.exists(Keys.revoked_jti(claims["jti"]))
             pipe.exists(Keys.revoked_family(sid) if sid else Keys.revoked_family("-"))
             pipe.get(Keys.user(claims["sub"]) if with_user else Keys.user("-"))
-            loaded, jti_revoked, family_revoked, cached = await pipe.execute()
+            hit = limit.pop() if limit else None  # counted once, even after a reload
+            if hit is not None and not self.limiter.can_pipeline:
+                await self.limiter.hit(*hit)
+                hit = None
+            if hit is not None:
+                await self.limiter.queue(pipe, *hit)
+            answers = await pipe.execute()
+            if hit is not None:
+                self.limiter.settle(answers[4])
+            loaded, jti_revoked, family_revoked, cached = answers[:4]
             if loaded:
                 return bool(jti_revoked or family_revoked), cached if with_user else None
             # Redis lost the list (restart, failover, FLUSHALL): rebuild it before answering.

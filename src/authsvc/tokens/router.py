@@ -7,16 +7,25 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from authsvc.deps import ClientInfo, CurrentToken, DbSession, Identity, State, rate_limit
-from authsvc.errors import InvalidClient, InvalidRequest, UnsupportedGrantType
+from authsvc.errors import (
+    AuthError,
+    InvalidClient,
+    InvalidRequest,
+    UnsupportedGrantType,
+    render,
+    render_unexpected,
+)
 from authsvc.forms import read_form, require
 from authsvc.identity.login import PasswordLogin
 from authsvc.mfa.service import MfaService
 from authsvc.openapi import (
-    INTROSPECT_FORM, OAUTH_ERRORS, REVOKE_FORM, TOKEN_ERRORS, TOKEN_FORM, error_responses,
+    OAUTH_ERRORS, REVOKE_FORM, TOKEN_ERRORS, TOKEN_FORM, error_responses,
 )
 from authsvc.responses import NO_STORE, json_response
+from authsvc.state import AppState
 from authsvc.tokens.grants import complete_login, complete_mfa_login
 from authsvc.tokens.service import Client, validate_scope
 
@@ -80,19 +89,42 @@ async def token(
     return json_response(body, headers=NO_STORE)
 
 
-@router.post("/introspect", responses=OAUTH_ERRORS, openapi_extra=INTROSPECT_FORM)
-async def introspect(request: Request, state: State) -> Response:
+async def introspect(request: Request) -> Response:
+    """POST /introspect, a plain Starlette route: the hot path of every service behind authsvc
+    skips FastAPI's dependency solving and parameter validation (it needs neither)."""
+    state: AppState = request.app.state.authsvc
     form = await read_form(request)
     view = await state.clients.authenticate(request.headers.get("authorization"), form)
     assert view is not None
-    await state.limiter.hit("introspect", view.client_id, state.rates["rate_limit_introspect"])
+    rate = state.rates["rate_limit_introspect"]
+    limit = ("introspect", view.client_id, rate) if rate is not None else None
     token = form.get("token")
     if token is None:
+        if limit is not None:
+            await state.limiter.hit(*limit)
         raise InvalidRequest("The parameter 'token' is required.")
+    # The per-client limit is counted in the introspector's one pipelined Redis round trip.
     body = await state.introspector.introspect(
-        token, form.get("token_type_hint"), form.get("client_user_agent"), form.get("client_ip")
+        token, form.get("token_type_hint"), form.get("client_user_agent"), form.get("client_ip"),
+        limit=limit,
     )
     return json_response(body, headers=NO_STORE)
+
+
+router.add_route("/introspect", introspect, methods=["POST"], include_in_schema=False)
+
+
+async def introspect_asgi(scope: Scope, receive: Receive, send: Send) -> None:
+    """POST /introspect as a bare ASGI app, answered before FastAPI's middleware stack (see
+    main.App): the same handler, with the app's error rendering."""
+    request = Request(scope, receive)
+    try:
+        response = await introspect(request)
+    except AuthError as exc:
+        response = render(exc)
+    except Exception as exc:
+        response = render_unexpected(scope["path"], exc)
+    await response(scope, receive, send)
 
 
 @router.post("/revoke", responses=OAUTH_ERRORS, openapi_extra=REVOKE_FORM)

@@ -77,7 +77,8 @@ async def sessions_of(state: AppState, signed: SignedIn) -> list[dict[str, Any]]
     store = state.session_store
     current = store.handle(signed.browser.sid) if signed.browser.sid else ""
     return [
-        {"handle": handle, "user_agent": device_name(s.user_agent), "ip": s.ip, "created_at": s.created_at,
+        {"handle": handle, "user_agent": device_name(s.user_agent), "ip": s.ip,
+         "created_at": s.created_at,
          "last_seen": s.last_seen, "current": handle == current}
         for handle, s in await store.list_for_user(signed.user_id)
     ]

@@ -25,7 +25,7 @@ from authsvc.web.route import PageRoute, SharedPathRoute
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 logout_router = APIRouter(route_class=SharedPathRoute, include_in_schema=False)
 
-WRONG_PASSWORD = "Wrong e-mail or password."
+WRONG_PASSWORD = "Wrong e-mail or password."  # noqa: S105 - a message
 LOCKED = "Too many failed attempts. For your security, sign-in to this account is paused."
 NOTICES = {
     "signed_out": "You have been signed out.",

@@ -1,0 +1,645 @@
+"""The benchmark harness: authsvc's hot paths against the limits of this machine, same run.
+
+    python benchmarks/run.py --workers 1 2 --duration 10 --repeat 2
+
+For each worker count it serves, one after the other on 127.0.0.1 (never two servers at once):
+  1. the ceiling: benchmarks/bare_app.py (FastAPI, the same form parsing, a constant body);
+  2. authsvc itself (`authsvc serve --workers N`, AUTHSVC_ENV=testing but bcrypt cost 12):
+     introspection, introspection at half its maximum rate, client credentials, refresh
+     rotation, password logins (with light introspection load alongside), and the raw bcrypt
+     limit measured in this process while the server idles;
+  3. authsvc with the /introspect rate limiter switched off (benchmarks/variants.py), for the
+     limiter's own cost.
+Load comes from wrk (Lua scripts in benchmarks/lua) in its own process, bounded by -d.
+It creates its own PostgreSQL database (dropped at the end) and claims a Redis logical database
+(flushed at start and end). Prints a table and writes benchmarks/results/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import redis
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+LUA = HERE / "lua"
+PY = sys.executable
+UA = "authsvc-bench/1.0"
+PASSWORD = "Bench-Horse-7-Battery-Staple"
+CLAIM_KEY = "authsvc-test-claim"  # the test suite's claim: a claimed DB is skipped by test runs
+UNLIMITED = "1000000000/60"
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------- resources
+
+
+async def create_database(admin_dsn: str) -> tuple[str, str]:
+    name = f"authsvc_bench_{secrets.token_hex(4)}"
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    host = admin_dsn.split("://", 1)[1].rsplit("/", 1)[0]
+    return name, f"postgresql+asyncpg://{host}/{name}"
+
+
+async def drop_database(admin_dsn: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def claim_redis(base: str, preferred: int) -> tuple[int, str]:
+    """A Redis logical DB for the run, claimed like the tests claim theirs, then flushed."""
+    token = f"bench-{os.getpid()}-{secrets.token_hex(4)}"
+    for index in [preferred, *[i for i in range(15, 0, -1) if i != preferred]]:
+        client = redis.Redis.from_url(f"{base}/{index}")
+        try:
+            if client.set(CLAIM_KEY, token, nx=True, ex=7200):
+                client.flushdb()
+                client.set(CLAIM_KEY, token, ex=7200)
+                return index, token
+        finally:
+            client.close()
+    raise SystemExit("no free Redis logical database")
+
+
+def release_redis(base: str, index: int) -> None:
+    client = redis.Redis.from_url(f"{base}/{index}")
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+# ------------------------------------------------------------------------------ servers
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def worker_pids(pid: int, workers: int) -> list[int]:
+    """uvicorn runs one worker in the main process; several as spawned children."""
+    if workers == 1:
+        return [pid]
+    found = []
+    for child in children(pid):
+        try:
+            cmd = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"resource_tracker" not in cmd:
+            found.append(child)
+    return found
+
+
+class Server:
+    def __init__(self, label: str, argv: list[str], env: dict[str, str], port: int,
+                 workers: int) -> None:
+        self.label, self.argv, self.env, self.port, self.workers = label, argv, env, port, workers
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.logfile = tempfile.NamedTemporaryFile(prefix=f"bench-{label}-", suffix=".log",
+                                                   delete=False)
+
+    def start(self) -> None:
+        log(f"starting {self.label} ({self.workers} worker(s)) on {self.url}")
+        self.proc = subprocess.Popen(self.argv, env=self.env, cwd=ROOT, stdout=self.logfile,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"{self.label} exited; see {self.logfile.name}")
+            try:
+                if httpx.get(self.url + "/health/live", timeout=1).status_code == 200:
+                    if len(self.workers_pids()) >= self.workers:
+                        time.sleep(1.0)  # let every worker finish its lifespan start
+                        return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"{self.label} did not start; see {self.logfile.name}")
+
+    def workers_pids(self) -> list[int]:
+        assert self.proc is not None
+        return worker_pids(self.proc.pid, self.workers)
+
+    def rss(self) -> list[float | None]:
+        return [rss_mb(pid) for pid in sorted(self.workers_pids())]
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGINT)
+        try:
+            self.proc.wait(timeout=25)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def __enter__(self) -> Server:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# ---------------------------------------------------------------------------------- wrk
+
+
+def wrk_argv(url: str, script: str, duration: float, connections: int, threads: int) -> list[str]:
+    return ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration:g}s",
+            "--timeout", "10s", "-s", str(LUA / script), url]
+
+
+def parse_wrk(out: str) -> dict[str, Any]:
+    for line in out.splitlines():
+        if line.startswith("BENCH_RESULT "):
+            data: dict[str, Any] = json.loads(line[len("BENCH_RESULT "):])
+            data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
+            data["errors"] = sum(v for k, v in data.items() if k.startswith("errors_"))
+            return data
+    raise RuntimeError(f"wrk printed no result:\n{out}")
+
+
+def wrk_env(bodies: Path, path: str = "/introspect", auth: str = "", delay_ms: float = 0,
+            threads: int = 1) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(BENCH_BODIES=str(bodies), BENCH_PATH=path, BENCH_AUTH=auth, BENCH_UA=UA,
+               BENCH_DELAY_MS=f"{delay_ms:.3f}" if delay_ms else "", BENCH_THREADS=str(threads))
+    return env
+
+
+def run_wrk(url: str, script: str, env: dict[str, str], duration: float, connections: int,
+            threads: int = 1) -> dict[str, Any]:
+    argv = wrk_argv(url, script, duration, connections, threads)
+    done = subprocess.run(argv, env=env, capture_output=True, text=True,
+                          timeout=duration + 60, check=True)
+    return parse_wrk(done.stdout)
+
+
+def start_wrk(url: str, script: str, env: dict[str, str], duration: float, connections: int,
+              threads: int = 1) -> subprocess.Popen[str]:
+    return subprocess.Popen(wrk_argv(url, script, duration, connections, threads), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+# ------------------------------------------------------------------------------- bcrypt
+
+
+def bcrypt_limit(threads: int, duration: float, rounds: int) -> float:
+    """Raw passlib bcrypt_sha256 verifications per second with `threads` threads."""
+    from passlib.context import CryptContext
+
+    context = CryptContext(schemes=["bcrypt_sha256"], bcrypt_sha256__rounds=rounds)
+    stored = context.hash(PASSWORD)
+    deadline = time.monotonic() + duration
+
+    def loop() -> int:
+        n = 0
+        while time.monotonic() < deadline:
+            assert context.verify(PASSWORD, stored)
+            n += 1
+        return n
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        counts = list(pool.map(lambda _: loop(), range(threads)))
+    return sum(counts) / (time.monotonic() - start)
+
+
+# ---------------------------------------------------------------------------------- run
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.rows: list[dict[str, Any]] = []
+        self.tmp = Path(tempfile.mkdtemp(prefix="authsvc-bench-"))
+        self.env: dict[str, str] = {}
+        self.client_auth = ""
+        self.emails: list[str] = []
+        self.registered = False
+
+    # -------------------------------------------------------------------- helpers
+    def add(self, row: str, workers: int, runs: list[dict[str, Any]], **extra: Any) -> dict:
+        rps = [r["rps"] for r in runs]
+        entry = {
+            "row": row, "workers": workers, "runs": len(runs),
+            "rps": round(statistics.mean(rps), 1), "rps_min": round(min(rps), 1),
+            "rps_max": round(max(rps), 1),
+            "p50_ms": round(statistics.mean(r["p50_us"] for r in runs) / 1000, 2),
+            "p99_ms": round(statistics.mean(r["p99_us"] for r in runs) / 1000, 2),
+            "p99_ms_max": round(max(r["p99_us"] for r in runs) / 1000, 2),
+            "requests": sum(r["requests"] for r in runs),
+            "errors": sum(r["errors"] for r in runs),
+            **extra,
+        }
+        self.rows.append(entry)
+        log(f"  {row} [{workers}w]: {entry['rps']} req/s ({entry['rps_min']}–{entry['rps_max']}),"
+            f" p50 {entry['p50_ms']} ms, p99 {entry['p99_ms']} ms, errors {entry['errors']}")
+        return entry
+
+    def cli(self, *argv: str) -> str:
+        done = subprocess.run([PY, "-m", "authsvc", *argv], env=self.env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise SystemExit(f"authsvc {' '.join(argv)} failed:\n{done.stderr}")
+        return done.stdout
+
+    def seed_tokens(self, *, access: int = 0, refresh: int = 0, tag: str = "") -> tuple[Path, Path]:
+        out_access = self.tmp / f"access{tag}.txt"
+        out_refresh = self.tmp / f"refresh{tag}.txt"
+        emails = self.tmp / "emails.txt"
+        emails.write_text("\n".join(self.emails) + "\n")
+        start = time.monotonic()
+        subprocess.run([PY, str(HERE / "seed_tokens.py"), "--emails", str(emails),
+                        "--user-agent", UA, "--access", str(access), "--refresh", str(refresh),
+                        "--out-access", str(out_access), "--out-refresh", str(out_refresh)],
+                       env=self.env, cwd=ROOT, check=True, timeout=900)
+        log(f"  seeded {access} access + {refresh} refresh tokens in "
+            f"{time.monotonic() - start:.1f} s")
+        return out_access, out_refresh
+
+    def register_users(self, url: str) -> None:
+        if self.registered:
+            return
+        self.emails = [f"bench-{i}-{secrets.token_hex(3)}@example.com"
+                       for i in range(self.args.users)]
+        with httpx.Client(base_url=url, headers={"User-Agent": UA}, timeout=30) as http:
+            for email in self.emails:
+                r = http.post("/users", json={"email": email, "password": PASSWORD})
+                assert r.status_code == 201, r.text
+        self.registered = True
+
+    def check_paths(self, url: str, access_file: Path) -> None:
+        """One request of each kind by hand, so a misconfiguration fails loudly, not as 'fast'."""
+        body = access_file.read_text().splitlines()[0]
+        with httpx.Client(base_url=url, headers={"User-Agent": UA}, timeout=30) as http:
+            form = {"Content-Type": "application/x-www-form-urlencoded",
+                    "Authorization": self.client_auth}
+            r = http.post("/introspect", content=body, headers=form)
+            assert r.status_code == 200 and r.json().get("active") is True, r.text
+            r = http.post("/token", data={"grant_type": "password", "username": self.emails[0],
+                                          "password": PASSWORD})
+            assert r.status_code == 200, r.text
+            r = http.post("/token", data={"grant_type": "refresh_token",
+                                          "refresh_token": r.json()["refresh_token"]})
+            assert r.status_code == 200, r.text
+            r = http.post("/token", content="grant_type=client_credentials", headers=form)
+            assert r.status_code == 200, r.text
+
+    # ---------------------------------------------------------------------- rows
+    def introspection_rows(self, server: Server, bodies: Path, row: str, workers: int,
+                           rss: bool = False) -> dict[str, Any]:
+        a = self.args
+        env = wrk_env(bodies, "/introspect", self.client_auth)
+        run_wrk(server.url, "form.lua", env, a.warmup, a.connections)  # warm-up: caches, JIT
+        runs, rss_after = [], []
+        for k in range(a.repeat):
+            spy = self.profile(server, f"{row}-{workers}w-{k}") if k == 0 else None
+            runs.append(run_wrk(server.url, "form.lua", env, a.duration, a.connections))
+            if spy is not None:
+                spy.wait(timeout=60)
+            if rss:
+                rss_after.append(server.rss())
+        extra = {"rss_mb_after_each_run": rss_after} if rss else {}
+        return self.add(row, workers, runs, **extra)
+
+    def profile(self, server: Server, name: str) -> subprocess.Popen[bytes] | None:
+        """With --profile: py-spy samples the first worker during this run (collapsed stacks)."""
+        if not self.args.profile:
+            return None
+        out = self.args.out.parent / f"profile-{name.replace(' ', '_').replace(':', '')}.txt"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pid = sorted(server.workers_pids())[0]
+        return subprocess.Popen([shutil.which("py-spy") or str(Path(PY).parent / "py-spy"), "record", "-p", str(pid), "-d",
+                                 str(int(self.args.duration)), "-r", "200", "-f", "raw",
+                                 "-o", str(out), "--nonblocking"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def half_rate(self, server: Server, bodies: Path, workers: int, max_rps: float) -> None:
+        a = self.args
+        target = max_rps / 2
+        conns = a.half_rate_connections
+        # Each connection waits for its answer, then an exponential think time, so the offered
+        # rate is about conns / (latency + mean delay). One correction pass after a short probe.
+        delay_ms = max(conns * 1000 / target - 1.0, 0.0)
+        probe = run_wrk(server.url, "form.lua",
+                        wrk_env(bodies, "/introspect", self.client_auth, delay_ms),
+                        min(a.duration, 5), conns)
+        if probe["rps"] > 0:
+            delay_ms = max(delay_ms * probe["rps"] / target, 0.0)
+        runs = [run_wrk(server.url, "form.lua",
+                        wrk_env(bodies, "/introspect", self.client_auth, delay_ms),
+                        a.duration, conns) for _ in range(a.repeat)]
+        self.add("introspection @ half max rate", workers, runs, target_rps=round(target, 1),
+                 connections=conns, mean_delay_ms=round(delay_ms, 2))
+
+    def client_credentials(self, server: Server, workers: int) -> None:
+        a = self.args
+        bodies = self.tmp / "cc.txt"
+        bodies.write_text("grant_type=client_credentials\n")
+        env = wrk_env(bodies, "/token", self.client_auth)
+        run_wrk(server.url, "form.lua", env, a.warmup, a.connections)
+        runs = [run_wrk(server.url, "form.lua", env, a.duration, a.connections)
+                for _ in range(a.repeat)]
+        self.add("client credentials grant", workers, runs)
+
+    def refresh(self, server: Server, workers: int) -> dict[str, Any]:
+        a = self.args
+        # Calibrate: a short run on a small pool tells how many tokens a full run spends.
+        _, probe_file = self.seed_tokens(refresh=a.refresh_probe, tag=f"-probe{workers}")
+        probe = run_wrk(server.url, "refresh.lua", wrk_env(probe_file), 3, a.connections)
+        rate = probe["rps"] if not probe["overflow"] else a.refresh_probe / 1.5
+        pool = min(int(rate * a.duration * 1.5) + 4 * a.connections, a.refresh_max_pool)
+        log(f"  refresh probe: {probe['rps']:.0f} req/s (overflow {probe['overflow']});"
+            f" pool of {pool} tokens a run")
+        runs = []
+        for k in range(a.repeat):
+            _, pool_file = self.seed_tokens(refresh=pool, tag=f"-{workers}-{k}")
+            result = run_wrk(server.url, "refresh.lua", wrk_env(pool_file), a.duration,
+                             a.connections)
+            if result["overflow"]:
+                log("  WARNING: the refresh pool ran out; this run's rate is a lower bound")
+            runs.append(result)
+        return self.add("refresh rotation", workers, runs, pool=pool,
+                        pool_exhausted=any(r["overflow"] for r in runs))
+
+    def logins(self, server: Server, workers: int, access: Path) -> dict[str, Any]:
+        a = self.args
+        bodies = self.tmp / "logins.txt"
+        bodies.write_text("".join(
+            urllib.parse.urlencode({"grant_type": "password", "username": e,
+                                    "password": PASSWORD}) + "\n" for e in self.emails))
+        env = wrk_env(bodies, "/token")
+        conns = a.login_connections
+        run_wrk(server.url, "form.lua", env, a.warmup, conns)
+        runs, side = [], []
+        for _ in range(a.repeat):
+            # Light introspection traffic alongside (2 connections, ~10 ms think time): its
+            # latency shows whether other requests keep flowing while logins hash.
+            other = start_wrk(server.url, "form.lua",
+                              wrk_env(access, "/introspect", self.client_auth, 10.0),
+                              a.duration, 2)
+            runs.append(run_wrk(server.url, "form.lua", env, a.duration, conns))
+            out, _ = other.communicate(timeout=a.duration + 60)
+            side.append(parse_wrk(out))
+        entry = self.add("password login (bcrypt 12)", workers, runs, connections=conns)
+        self.add("introspection during logins", workers, side, connections=2,
+                 mean_delay_ms=10.0)
+        return entry
+
+    # ----------------------------------------------------------------------- run
+    def run(self) -> dict[str, Any]:
+        a = self.args
+        admin = a.pg
+        db_name, db_url = asyncio.run(create_database(admin))
+        redis_index, _ = claim_redis(a.redis, a.redis_db)
+        log(f"database {db_name}, Redis DB {redis_index}, scratch {self.tmp}")
+        pythonpath = os.pathsep.join([str(ROOT), str(ROOT / "src"),
+                                      os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("AUTHSVC_")},
+            "PYTHONPATH": pythonpath,
+            "AUTHSVC_ENV": "testing",
+            "AUTHSVC_BCRYPT_ROUNDS": str(a.bcrypt_rounds),
+            "AUTHSVC_DATABASE_URL": db_url,
+            "AUTHSVC_REDIS_URL": f"{a.redis}/{redis_index}",
+            "AUTHSVC_JWT_SECRET": secrets.token_urlsafe(48),
+            "AUTHSVC_ENCRYPTION_KEY": secrets.token_urlsafe(48),
+            "AUTHSVC_ISSUER": "http://127.0.0.1:8000",
+            "AUTHSVC_LOG_LEVEL": "WARNING",
+            "AUTHSVC_METRICS_ENABLED": "true",
+            # Measure the work, not the limiter (its cost is the "limiter off" row).
+            "AUTHSVC_RATE_LIMIT_INTROSPECT": UNLIMITED,
+            "AUTHSVC_RATE_LIMIT_TOKEN": UNLIMITED,
+            "AUTHSVC_RATE_LIMIT_REGISTER": UNLIMITED,
+            "AUTHSVC_LOCKOUT_MAX_ATTEMPTS": "1000000",
+            "AUTHSVC_STUFFING_USERNAMES_THRESHOLD": "1000000",
+        }
+        started = time.time()
+        try:
+            self.cli("migrate")
+            issued = json.loads(self.cli("create-client", "bench-resource-server"))
+            raw = f"{issued['client_id']}:{issued['client_secret']}".encode()
+            self.client_auth = "Basic " + base64.b64encode(raw).decode()
+            bcrypt_rows = []
+            for workers in a.workers:
+                port = a.port + workers * 10
+                log(f"=== {workers} worker(s) ===")
+                with Server("authsvc", [PY, "-m", "authsvc", "serve", "--workers", str(workers),
+                                        "--port", str(port)], self.env, port, workers) as srv:
+                    self.register_users(srv.url)
+                    if not (self.tmp / "access.txt").exists():
+                        self.seed_tokens(access=a.access_tokens)
+                    access = self.tmp / "access.txt"
+                    self.check_paths(srv.url, access)
+                    rss_start = srv.rss()
+                    intro = self.introspection_rows(srv, access, "introspection", workers,
+                                                    rss=True)
+                    if a.only == "all":
+                        self.half_rate(srv, access, workers, intro["rps"])
+                        self.client_credentials(srv, workers)
+                        self.refresh(srv, workers)
+                        self.logins(srv, workers, access)
+                    # A repeated introspection run after everything else: is RSS flat?
+                    again = self.introspection_rows(srv, access, "introspection (repeated)",
+                                                    workers, rss=True)
+                    rss_end = srv.rss()
+                    intro["rss_mb_start"] = rss_start
+                    intro["rss_mb_end"] = rss_end
+                    again["rss_mb_end"] = rss_end
+                if a.only != "all":
+                    bcrypt_rows.append({"workers": workers, "threads_eq_workers": 0,
+                                        "threads_eq_cores": 0})
+                else:
+                    self.bcrypt(bcrypt_rows, workers)
+                bare_port = port + 1
+                with Server("ceiling", [PY, str(HERE / "serve.py"), "benchmarks.bare_app:create_app",
+                                        "--port", str(bare_port), "--workers", str(workers)],
+                            self.env, bare_port, workers) as srv:
+                    self.introspection_rows(srv, access, "ceiling: bare FastAPI form endpoint",
+                                            workers)
+                off_port = port + 2
+                with Server("limiter-off", [PY, str(HERE / "serve.py"),
+                                            "benchmarks.variants:without_introspect_limit",
+                                            "--port", str(off_port), "--workers", str(workers)],
+                            self.env, off_port, workers) as srv:
+                    self.introspection_rows(srv, access, "introspection, limiter off", workers)
+        finally:
+            asyncio.run(drop_database(admin, db_name))
+            release_redis(a.redis, redis_index)
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        return self.report(bcrypt_rows, started)
+
+    def bcrypt(self, bcrypt_rows: list[dict[str, Any]], workers: int) -> None:
+        a = self.args
+        log("  measuring raw bcrypt (server stopped, machine idle)")
+        limit_w = bcrypt_limit(workers, min(a.duration, 10), a.bcrypt_rounds)
+        limit_c = bcrypt_limit(os.cpu_count() or 2, min(a.duration, 10), a.bcrypt_rounds)
+        bcrypt_rows.append({"workers": workers, "threads_eq_workers": round(limit_w, 2),
+                            "threads_eq_cores": round(limit_c, 2)})
+        log(f"  bcrypt limit: {limit_w:.2f}/s ({workers} thread(s)), "
+            f"{limit_c:.2f}/s ({os.cpu_count()} threads)")
+
+    # -------------------------------------------------------------------- report
+    def report(self, bcrypt_rows: list[dict[str, Any]], started: float) -> dict[str, Any]:
+        def get(row: str, w: int) -> dict[str, Any] | None:
+            return next((r for r in self.rows if r["row"] == row and r["workers"] == w), None)
+
+        ratios = []
+        for limits in bcrypt_rows:
+            w = limits["workers"]
+            intro, ceil = get("introspection", w), get("ceiling: bare FastAPI form endpoint", w)
+            login, refresh = get("password login (bcrypt 12)", w), get("refresh rotation", w)
+            off, half = get("introspection, limiter off", w), get("introspection @ half max rate", w)
+            rss = [x for r in (intro, get("introspection (repeated)", w)) if r
+                   for x in (r.get("rss_mb_end") or [])]
+            def ratio(num: Any, den: Any) -> float | None:
+                if not num or not den:
+                    return None
+                return round(num / den, 3)
+
+            ratios.append({
+                "workers": w,
+                "introspection_over_ceiling": ratio(intro and intro["rps"], ceil and ceil["rps"]),
+                "login_over_bcrypt_limit_threads_eq_workers":
+                    ratio(login and login["rps"], limits["threads_eq_workers"]),
+                "login_over_bcrypt_limit_threads_eq_cores":
+                    ratio(login and login["rps"], limits["threads_eq_cores"]),
+                "refresh_over_introspection": ratio(refresh and refresh["rps"],
+                                                    intro and intro["rps"]),
+                "limiter_cost_pct": round(100 * (1 - intro["rps"] / off["rps"]), 1)
+                if intro and off else None,
+                "half_rate_p99_ms": half and half["p99_ms"],
+                "worker_rss_mb_max": max(rss) if rss else None,
+                "bcrypt_limit_per_s": limits,
+            })
+        result = {
+            "command": " ".join(["python", "benchmarks/run.py", *sys.argv[1:]]),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+            "seconds": round(time.time() - started),
+            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                        "python": platform.python_version(),
+                        "cpu": _cpu_model()},
+            "settings": {k: str(v) if isinstance(v, Path) else v
+                         for k, v in vars(self.args).items() if k not in ("pg", "redis")},
+            "rows": self.rows,
+            "ratios": ratios,
+        }
+        print_table(result)
+        return result
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def print_table(result: dict[str, Any]) -> None:
+    head = f"{'row':<38} {'w':>2} {'req/s':>9} {'min–max':>17} {'p50 ms':>8} {'p99 ms':>8} {'err':>5}"
+    print(head)
+    print("-" * len(head))
+    for r in result["rows"]:
+        spread = f"{r['rps_min']:.0f}–{r['rps_max']:.0f}"
+        print(f"{r['row']:<38} {r['workers']:>2} {r['rps']:>9.1f} {spread:>17} "
+              f"{r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['errors']:>5}")
+    print()
+    for q in result["ratios"]:
+        b = q["bcrypt_limit_per_s"]
+        print(f"[{q['workers']} worker(s)] introspection/ceiling {q['introspection_over_ceiling']}"
+              f" | login/bcrypt-limit {q['login_over_bcrypt_limit_threads_eq_workers']}"
+              f" ({b['threads_eq_workers']}/s, threads=workers;"
+              f" {q['login_over_bcrypt_limit_threads_eq_cores']} vs"
+              f" {b['threads_eq_cores']}/s, threads=cores)"
+              f" | refresh/introspection {q['refresh_over_introspection']}"
+              f" | limiter cost {q['limiter_cost_pct']}%"
+              f" | p99 @ half rate {q['half_rate_p99_ms']} ms"
+              f" | worker RSS max {q['worker_rss_mb_max']} MB")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--duration", type=float, default=10, help="seconds per wrk run")
+    p.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per row")
+    p.add_argument("--repeat", type=int, default=2, help="runs per row (the spread is reported)")
+    p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--half-rate-connections", type=int, default=8)
+    p.add_argument("--login-connections", type=int, default=8)
+    p.add_argument("--users", type=int, default=8)
+    p.add_argument("--access-tokens", type=int, default=400)
+    p.add_argument("--refresh-probe", type=int, default=3000)
+    p.add_argument("--refresh-max-pool", type=int, default=60000)
+    p.add_argument("--bcrypt-rounds", type=int, default=12)
+    p.add_argument("--port", type=int, default=8100)
+    p.add_argument("--pg", default=os.environ.get("BENCH_PG",
+                                                  "postgresql://postgres@127.0.0.1:5432/postgres"))
+    p.add_argument("--redis", default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379"))
+    p.add_argument("--redis-db", type=int, default=13)
+    p.add_argument("--profile", action="store_true",
+                   help="py-spy the first worker during each throughput row (needs py-spy)")
+    p.add_argument("--only", choices=["introspection", "all"], default="all",
+                   help="introspection: only the introspection, ceiling and limiter-off rows")
+    p.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
+    args = p.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian: apt-get install -y wrk)")
+    result = Bench(args).run()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nwritten {args.out}")
+
+
+if __name__ == "__main__":
+    main()
