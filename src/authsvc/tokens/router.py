@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -122,6 +123,11 @@ async def introspect_asgi(scope: Scope, receive: Receive, send: Send) -> None:
         response = await introspect(request)
     except AuthError as exc:
         response = render(exc)
+    except StarletteHTTPException as exc:  # RequestContext: a streamed body over the limit
+        response = render(AuthError(str(exc.detail), code="request_too_large", status=413)
+                          if exc.status_code == 413 else
+                          AuthError(str(exc.detail), code="invalid_request",
+                                    status=exc.status_code))
     except Exception as exc:
         response = render_unexpected(scope["path"], exc)
     await response(scope, receive, send)
