@@ -37,9 +37,12 @@ import httpx
 import redis.asyncio as aioredis
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+from authsvc.kv import Keys  # noqa: E402 - this checkout's key names
+
 PASSWORD = "Soak-Test-Passw0rd-9"
 # Keys without a TTL by design: the revocation list's "complete" sentinel.
-PERSISTENT_KEYS = {b"authsvc:rev:loaded"}
+PERSISTENT_KEYS = {Keys.revocations_loaded.encode()}
 CLAIM_KEY = "authsvc-test-claim"  # the same claim as the test runs (tests/infra.py): never share
 POOL, OVERFLOW, WORKERS = 10, 5, 2
 
@@ -220,10 +223,10 @@ async def main() -> int:  # noqa: C901 - one linear script
         redis = aioredis.Redis.from_url(redis_url)
         keys, no_ttl, prefixes = 0, [], Counter()
         async for key in redis.scan_iter(count=1000):
-            keys += key != CLAIM_KEY.encode()
-            prefixes[b":".join(key.split(b":")[:2]).decode(errors="replace")] += 1
             if key == CLAIM_KEY.encode():
                 continue
+            keys += 1
+            prefixes[b":".join(key.split(b":")[:2]).decode(errors="replace")] += 1
             if await redis.ttl(key) == -1 and key not in PERSISTENT_KEYS:
                 no_ttl.append(key.decode(errors="replace"))
         await redis.aclose()
