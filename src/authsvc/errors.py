@@ -122,6 +122,8 @@ class WeakPassword(AuthError):
     status = 422
     code = "weak_password"
     description = "The password does not meet the policy."
+    #: The unmet rules as sentences, for the pages (the JSON body lists their codes in `unmet`).
+    messages: tuple[str, ...] = ()
 
 
 class TooManyRequests(AuthError):

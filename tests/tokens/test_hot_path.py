@@ -87,3 +87,57 @@ async def test_the_per_client_limit_counts_each_introspection_once(make_settings
                                      headers=flows.basic(*client))
             assert refused.status_code == 429 and "retry-after" in refused.headers
             assert refused.json()["error"] == "rate_limited"
+
+
+@contextmanager
+def counting_redis_writes() -> Iterator[list[int]]:
+    """Counts the commands (or pipelines) written to any Redis connection: round trips."""
+    from redis.asyncio.connection import AbstractConnection
+
+    writes: list[int] = []
+    original = AbstractConnection.send_packed_command
+
+    async def counted(self, command, check_health=True):  # type: ignore[no-untyped-def]
+        writes.append(1)
+        return await original(self, command, check_health)
+
+    AbstractConnection.send_packed_command = counted  # type: ignore[method-assign]
+    try:
+        yield writes
+    finally:
+        AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
+
+
+async def test_introspecting_an_active_token_is_one_redis_round_trip(
+    api: Api, state: AppState, service_client: tuple[str, str]
+) -> None:
+    """Revocation list, family, user and the per-client rate limit: one pipeline, no SCRIPT
+    EXISTS before it (what a Script object inside a redis-py pipeline would add)."""
+    user = await flows.register(api)
+    tokens = await flows.login(api, user)
+    assert (await flows.introspect(api, service_client, tokens["access_token"]))["active"]
+    with counting_redis_writes() as writes:
+        info = await flows.introspect(api, service_client, tokens["access_token"])
+    assert info["active"] is True
+    assert len(writes) == 1
+
+
+async def test_the_limit_still_counts_after_redis_lost_its_scripts(make_settings) -> None:
+    """NOSCRIPT (a restarted Redis, SCRIPT FLUSH) is answered by loading the script and counting
+    the request then: the limit neither breaks nor leaks."""
+    from authsvc.main import create_app
+    from tests import infra
+
+    app = create_app(make_settings(rate_limit_introspect="3/60"))
+    async with infra.running(app), infra.Api(app) as api:
+        state = app.state.authsvc
+        client = await flows.new_client(state, "scripted")
+        user = await flows.register(api)
+        tokens = await flows.login(api, user)
+        assert (await flows.introspect(api, client, tokens["access_token"]))["active"]
+        await state.redis.script_flush()
+        assert (await flows.introspect(api, client, tokens["access_token"]))["active"]
+        assert (await flows.introspect(api, client, tokens["access_token"]))["active"]
+        refused = await api.post("/introspect", data={"token": tokens["access_token"]},
+                                 headers=flows.basic(*client))
+        assert refused.status_code == 429

@@ -53,11 +53,13 @@ class IdentityService:
     def check_policy(self, password: str, *, email: str | None, mfa_enabled: bool = False) -> None:
         unmet = self.validator.validate(password, email=email, mfa_enabled=mfa_enabled)
         if unmet:
-            raise WeakPassword(
+            error = WeakPassword(
                 "The password does not meet the policy: "
                 + "; ".join(u.message for u in unmet),
                 extra={"unmet": [u.code for u in unmet]},
             )
+            error.messages = tuple(u.message for u in unmet)
+            raise error
 
     # ---------------------------------------------------------------- registration
     async def register(self, email: str, password: str, display_name: str | None) -> User:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from authsvc.config import parse_rate
 from authsvc.errors import TooManyRequests
@@ -71,14 +72,21 @@ class RateLimiter:
         if not int(allowed):
             raise TooManyRequests(float(wait))
 
-    async def queue(self, pipe: Any, bucket: str, subject: str, rate: Rate) -> None:
-        """Add this check to the caller's pipeline (one round trip with its other reads); give
-        the pipeline's answer for it to `settle`."""
-        await self._script(keys=[Keys.rate(bucket, subject)],
-                           args=[self.clock(), rate.limit, rate.period], client=pipe)
+    def queue(self, pipe: Any, bucket: str, subject: str, rate: Rate) -> None:
+        """Add this check to the caller's pipeline (one round trip with its other reads) as a
+        bare EVALSHA: a Script object in a pipeline makes redis-py send SCRIPT EXISTS first,
+        a round trip of its own on every request. Give the answer to `settle`."""
+        pipe.evalsha(self._script.sha, 1, Keys.rate(bucket, subject), self.clock(), rate.limit,
+                     rate.period)
 
-    @staticmethod
-    def settle(answer: Any) -> None:
+    async def settle(self, answer: Any, bucket: str, subject: str, rate: Rate) -> None:
+        """TooManyRequests if the queued check said so. A Redis that lost its scripts (restart,
+        SCRIPT FLUSH) answers NOSCRIPT without counting: count again, loading the script."""
+        if isinstance(answer, NoScriptError):
+            await self.hit(bucket, subject, rate)
+            return
+        if isinstance(answer, Exception):
+            raise answer
         allowed, wait = answer
         if not int(allowed):
             raise TooManyRequests(float(wait))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from functools import lru_cache
 from typing import Literal
 
 Mode = Literal["off", "ua", "ua+ip"]
@@ -24,8 +25,10 @@ class ClientBinding:
     def __init__(self, mode: Mode, key: bytes) -> None:
         self.mode = mode
         self._key = hashlib.sha256(b"authsvc-binding\x00" + key).digest()
+        # Resource servers report the same few User-Agents over and over (introspection).
+        self._digest = lru_cache(maxsize=4096)(self._compute)
 
-    def _digest(self, label: str, value: str) -> str:
+    def _compute(self, label: str, value: str) -> str:
         mac = hmac.new(self._key, f"{label}\x00{value}".encode("utf-8", "replace"), "sha256")
         return base64.urlsafe_b64encode(mac.digest()[:16]).rstrip(b"=").decode()
 

@@ -190,10 +190,13 @@ class Introspector:
                 await self.limiter.hit(*hit)
                 hit = None
             if hit is not None:
-                await self.limiter.queue(pipe, *hit)
-            answers = await pipe.execute()
+                self.limiter.queue(pipe, *hit)
+            answers = await pipe.execute(raise_on_error=False)
+            for answer in answers[:4]:
+                if isinstance(answer, Exception):
+                    raise answer
             if hit is not None:
-                self.limiter.settle(answers[4])
+                await self.limiter.settle(answers[4], *hit)
             loaded, jti_revoked, family_revoked, cached = answers[:4]
             if loaded:
                 return bool(jti_revoked or family_revoked), cached if with_user else None

@@ -13,17 +13,19 @@ from markupsafe import Markup
 from starlette.responses import Response
 
 from authsvc.deps import ClientInfo, DbSession, Identity, State
-from authsvc.errors import AuthError, WeakPassword
+from authsvc.errors import AuthError, Conflict, TooManyRequests, WeakPassword
 from authsvc.identity.account import WrongCurrentPassword, end_other_sessions
 from authsvc.identity.account import change_password as change_password_everywhere
 from authsvc.identity.models import User
 from authsvc.mfa.enrolment import Enrolment
 from authsvc.mfa.service import MfaService
+from authsvc.recovery.router import Recovery
 from authsvc.state import AppState
 from authsvc.web.deps import Member, PageForm, SignedIn, SignedInUser
 from authsvc.web.render import page, redirect
 from authsvc.web.route import LoginRequired, PageRoute
 from authsvc.web.step_up import step_up
+from authsvc.web.templating import format_duration
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -100,6 +102,7 @@ async def account_page(state: AppState, mfa: MfaService, signed: SignedIn, user:
         "totp_setup": await totp_setup_of(mfa, user),
         "recovery_codes": None,
         "email_mfa_pending": False,
+        "can_resend_verification": True,
     }
     context.update(extra)
     return page("account.html", status=status, **context)
@@ -146,6 +149,24 @@ async def change_password(member: Member, state: State, identity: Identity, db: 
     session.user_version = int(user.version)
     session.flash("Your password was changed. Every other session was signed out.")
     await member.browser.rotate(session)
+    return redirect("/account")
+
+
+@router.post("/account/verify-email/resend")
+async def resend_verification(member: Member, identity: Identity, recovery: Recovery) -> Response:
+    """A new verification mail, by the service behind `POST /users/me/verify-email/resend`
+    (its per-user limits included); the older link is void."""
+    user = await load_user(identity, member)
+    try:
+        await recovery.resend_verification(user)
+    except Conflict:
+        member.session.flash("Your e-mail address is already verified.")
+    except TooManyRequests as exc:
+        member.session.flash("A verification e-mail was sent a moment ago. You can ask for "
+                             f"another in {format_duration(exc.retry_after)}.", "error")
+    else:
+        member.session.flash(f"A new verification e-mail is on its way to {user.email}.")
+    await member.browser.save()
     return redirect("/account")
 
 

@@ -12,6 +12,7 @@ from authsvc.deps import ClientInfo, DbSession, Identity, State, rate_limit
 from authsvc.errors import AuthError, Conflict, InvalidGrant, TemporarilyLocked, WeakPassword
 from authsvc.identity.login import EmailNotVerified, PasswordLogin
 from authsvc.identity.models import User
+from authsvc.recovery.router import Recovery
 from authsvc.security.redirects import safe_next
 from authsvc.state import AppState
 from authsvc.tokens.service import Client
@@ -137,7 +138,8 @@ async def register_page(request: Request, state: State, browser: Browser) -> Res
 @router.post("/register", dependencies=[rate_limit("register", "rate_limit_register"),
                                         PreSessionCsrfChecked])
 async def register(request: Request, state: State, browser: Browser, identity: Identity,
-                   db: DbSession, client: ClientInfo, form: PageForm) -> Response:
+                   db: DbSession, client: ClientInfo, form: PageForm,
+                   recovery: Recovery) -> Response:
     email, password = form.get("email", "").strip(), form.get("password", "")
 
     def again(status: int, **context: Any) -> Response:
@@ -155,6 +157,8 @@ async def register(request: Request, state: State, browser: Browser, identity: I
     except AuthError as exc:
         return again(exc.status, error=exc.description)
     await state.audit.record("user_registered", session=db, user_id=user.id, channel="web")
+    # As `POST /users`: the verification mail leaves once the account has committed.
+    await recovery.send_verification(user)
     if state.settings.require_verified_email:
         return redirect("/login?notice=registered")
     await sign_in(browser, state, user, client, ["pwd"])

@@ -2,12 +2,13 @@
 
 from fastapi import APIRouter
 
-from authsvc.web import account, account_mfa, forward_auth, login_mfa, pages
+from authsvc.web import account, account_mfa, forward_auth, login_mfa, pages, recovery
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages.router)
 router.include_router(pages.logout_router)
 router.include_router(login_mfa.router)
+router.include_router(recovery.router)
 router.include_router(account.router)
 router.include_router(account_mfa.router)
 router.include_router(forward_auth.router)
