@@ -3,6 +3,7 @@ start and kill at will while the run's shared server stays up."""
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import os
 import shutil
@@ -100,4 +101,4 @@ class PostgresServer:
             except (OSError, asyncpg.PostgresError):
                 if time.monotonic() > deadline:
                     raise
-                time.sleep(0.1)
+                await asyncio.sleep(0.1)

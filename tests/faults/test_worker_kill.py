@@ -13,7 +13,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
@@ -79,7 +78,7 @@ class Server:
                     return
                 if time.monotonic() > deadline or self.process.poll() is not None:
                     raise RuntimeError("authsvc serve did not come up:\n"
-                                       + Path(self.cwd, "log").read_text()[-3000:])
+                                       + Path(self.cwd, "log").read_text()[-3000:])  # noqa: ASYNC240
                 await asyncio.sleep(0.2)
 
     def stop(self) -> None:

@@ -21,7 +21,10 @@ from authsvc.forms import read_form
 from authsvc.identity.emails import InvalidEmail, canonical_email
 from authsvc.security.jwt import ACCESS, MFA, REFRESH, TokenCodec, TokenError
 from authsvc.security.policy import (
-    Blocklist, PasswordValidator, PolicyRules, normalize_password,
+    Blocklist,
+    PasswordValidator,
+    PolicyRules,
+    normalize_password,
 )
 
 FAST = settings(max_examples=120, deadline=None,

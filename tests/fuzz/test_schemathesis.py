@@ -14,7 +14,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
-    content_type_conformance, response_headers_conformance, response_schema_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
     status_code_conformance,
 )
 
@@ -73,17 +75,22 @@ def test_the_api_holds_to_its_openapi_document(fuzzed: tuple[Any, Any]) -> None:
         elif operation.path not in ("/logout", "/token"):
             headers["Authorization"] = f"Bearer {bearer}"
 
-        @given(operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
-        def run(case: Any) -> None:
-            case.call_and_validate(headers=headers, checks=checks)
-
+        run = _runner(operation, headers, checks)
         try:
             run()
         except Exception as exc:  # noqa: BLE001 - collect every operation's failure
             failures.append(f"{operation.method.upper()} {operation.path}: {exc}"[:3000])
     assert not failures, "\n\n".join(failures)
+
+
+def _runner(operation: Any, headers: dict[str, str], checks: list[Any]) -> Any:
+    @given(operation.as_strategy())
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    def run(case: Any) -> None:
+        case.call_and_validate(headers=headers, checks=checks)
+
+    return run
 
 
 def _make_client(schema: Any) -> str:

@@ -23,7 +23,11 @@ from authsvc.forms import read_form, require
 from authsvc.identity.login import PasswordLogin
 from authsvc.mfa.service import MfaService
 from authsvc.openapi import (
-    OAUTH_ERRORS, REVOKE_FORM, TOKEN_ERRORS, TOKEN_FORM, error_responses,
+    OAUTH_ERRORS,
+    REVOKE_FORM,
+    TOKEN_ERRORS,
+    TOKEN_FORM,
+    error_responses,
 )
 from authsvc.responses import NO_STORE, json_response
 from authsvc.state import AppState
