@@ -237,8 +237,11 @@ def outage_types() -> tuple[type[Exception], ...]:
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import RedisClusterException
     from redis.exceptions import TimeoutError as RedisTimeoutError
-    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.exc import DBAPIError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-    return (RedisConnectionError, RedisTimeoutError, RedisClusterException, OperationalError,
-            InterfaceError, PoolTimeout, ConnectionError)
+    # DBAPIError as a whole (OperationalError and InterfaceError are two of its kinds): a
+    # connection killed mid-commit can surface as another kind (asyncpg's InternalClientError,
+    # with connection_invalidated set); on_unexpected still tells an outage from a bug.
+    return (RedisConnectionError, RedisTimeoutError, RedisClusterException, DBAPIError,
+            PoolTimeout, ConnectionError)

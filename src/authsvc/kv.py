@@ -51,10 +51,18 @@ def make_redis(settings: Settings) -> Redis:
     if settings.redis_mode == "sentinel":
         return _sentinel_master(settings, common)
     assert settings.redis_url
+    # One immediate retry on a broken connection: after a Redis restart every pooled connection
+    # is dead, and without it each would fail one request (a 503) before being replaced. Time-outs
+    # are not retried (a slow Redis must not make requests slower still).
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    retry = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
     # A blocking pool: a request past the pool size waits (up to the Redis timeout) for a
     # connection instead of failing at once; an exhausted pool is load, not an outage.
     pool = BlockingConnectionPool.from_url(
-        settings.redis_url, timeout=settings.redis_timeout, **common
+        settings.redis_url, timeout=settings.redis_timeout, retry=retry, **common
     )
     return Redis(connection_pool=pool)
 

@@ -221,6 +221,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_handlers(app)
+    from authsvc.openapi import install as install_openapi
+
+    install_openapi(app)
     from authsvc.admin.router import router as admin_router
     from authsvc.audit.router import router as audit_router
     from authsvc.identity.router import router as identity_router

@@ -8,6 +8,7 @@ import secrets
 import time
 from collections.abc import Callable
 
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authsvc.errors import BodyTooLarge, render
@@ -78,11 +79,13 @@ class RequestContext:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
-                    raise BodyTooLarge()
+                    # An HTTPException, not an AuthError: FastAPI re-raises those from its body
+                    # reader (anything else it turns into a 400 "error parsing the body").
+                    raise StarletteHTTPException(413, BodyTooLarge.description)
             return message
 
-        # A body that grows past the limit while streaming raises BodyTooLarge (an AuthError),
-        # which the app's error handler renders as 413.
+        # A body that grows past the limit while streaming (chunked) raises a 413, which the
+        # app's error handler renders as `request_too_large`.
         await self.app(scope, limited_receive, send_with_id)
 
 

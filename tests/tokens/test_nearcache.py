@@ -83,7 +83,8 @@ async def test_no_memory_without_a_live_subscription(make_settings) -> None:
             tokens = await flows.login(api, user)
             for _ in range(2):
                 assert (await flows.introspect(api, client, tokens["access_token"]))["active"]
-            server.stop()
+            server.stop()  # blocks this loop; a serving loop sees the closed socket at once
+            await asyncio.sleep(0.05)
             answer = await api.post("/introspect", data={"token": tokens["access_token"]},
                                     headers=flows.basic(*client))
             assert answer.status_code == 503  # not an answer from memory

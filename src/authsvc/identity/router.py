@@ -17,6 +17,7 @@ from authsvc.deps import (
 from authsvc.identity import account
 from authsvc.identity.schemas import PasswordChange, Registration, user_body
 from authsvc.mfa.repository import MfaRepository
+from authsvc.openapi import BEARER_ERRORS, REGISTRATION_ERRORS, error_responses
 from authsvc.recovery.service import RecoveryService
 from authsvc.responses import NO_STORE, json_response
 
@@ -28,9 +29,8 @@ async def password_policy(state: State) -> Response:
     return json_response(state.validator.describe())
 
 
-@router.post(
-    "/users", status_code=201, dependencies=[rate_limit("register", "rate_limit_register")]
-)
+@router.post("/users", status_code=201, responses=REGISTRATION_ERRORS,
+             dependencies=[rate_limit("register", "rate_limit_register")])
 async def register(
     body: Registration, identity: Identity, state: State, session: DbSession
 ) -> Response:
@@ -41,13 +41,13 @@ async def register(
     return json_response(user_body(user), status=201, headers=NO_STORE)
 
 
-@router.get("/users/me")
+@router.get("/users/me", responses=error_responses(401, 429, 503))
 async def me(user: CurrentUser, session: DbSession) -> Response:
     left = await MfaRepository(session).recovery_codes_left(user.id)
     return json_response(user_body(user, recovery_codes_left=left), headers=NO_STORE)
 
 
-@router.post("/users/me/password", status_code=204)
+@router.post("/users/me/password", status_code=204, responses=BEARER_ERRORS)
 async def change_password(
     body: PasswordChange, user: CurrentUser, token: CurrentToken, identity: Identity,
     state: State, session: DbSession,

@@ -24,9 +24,10 @@ from authsvc.mfa.login import MfaLogin
 from authsvc.mfa.mail import LOGIN
 from authsvc.mfa.schemas import ChallengeIn, CodeIn, SecondFactorIn, StepUpChallengeIn
 from authsvc.mfa.service import MfaService
+from authsvc.openapi import BEARER_ERRORS
 from authsvc.responses import NO_STORE, json_response
 
-router = APIRouter(prefix="/mfa", tags=["mfa"])
+router = APIRouter(prefix="/mfa", tags=["mfa"], responses=BEARER_ERRORS)
 
 
 def get_mfa(state: State, session: DbSession, identity: Identity) -> MfaService:

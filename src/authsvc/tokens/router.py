@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -22,6 +23,13 @@ from authsvc.errors import (
 from authsvc.forms import read_form, require
 from authsvc.identity.login import PasswordLogin
 from authsvc.mfa.service import MfaService
+from authsvc.openapi import (
+    OAUTH_ERRORS,
+    REVOKE_FORM,
+    TOKEN_ERRORS,
+    TOKEN_FORM,
+    error_responses,
+)
 from authsvc.responses import NO_STORE, json_response
 from authsvc.state import AppState
 from authsvc.tokens.grants import complete_login, complete_mfa_login
@@ -50,7 +58,8 @@ async def _optional_client(state: State, request: Request, form: dict[str, str])
     return None
 
 
-@router.post("/token", dependencies=[rate_limit("token", "rate_limit_token")])
+@router.post("/token", dependencies=[rate_limit("token", "rate_limit_token")],
+             responses=TOKEN_ERRORS, openapi_extra=TOKEN_FORM)
 async def token(
     request: Request, state: State, session: DbSession, identity: Identity, client: ClientInfo
 ) -> Response:
@@ -124,12 +133,17 @@ async def introspect_asgi(scope: Scope, receive: Receive, send: Send) -> None:
         response = await introspect(request)
     except AuthError as exc:
         response = render(exc)
+    except StarletteHTTPException as exc:  # RequestContext: a streamed body over the limit
+        response = render(AuthError(str(exc.detail), code="request_too_large", status=413)
+                          if exc.status_code == 413 else
+                          AuthError(str(exc.detail), code="invalid_request",
+                                    status=exc.status_code))
     except Exception as exc:
         response = render_unexpected(scope["path"], exc)
     await response(scope, receive, send)
 
 
-@router.post("/revoke")
+@router.post("/revoke", responses=OAUTH_ERRORS, openapi_extra=REVOKE_FORM)
 async def revoke(request: Request, state: State, session: DbSession) -> Response:
     form = await read_form(request)
     view = await state.clients.authenticate(request.headers.get("authorization"), form)
@@ -140,7 +154,7 @@ async def revoke(request: Request, state: State, session: DbSession) -> Response
     return Response(status_code=200, headers=NO_STORE)
 
 
-@router.post("/logout", status_code=204)
+@router.post("/logout", status_code=204, responses=error_responses(401, 429, 503))
 async def logout(token: CurrentToken, state: State, session: DbSession) -> Response:
     """Revoke this access token and its refresh family."""
     await state.tokens.revoke_access(session, token.claims, "logout")
