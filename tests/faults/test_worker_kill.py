@@ -50,7 +50,7 @@ class Server:
             "AUTHSVC_JWT_SECRET": "worker-kill-jwt-secret-long-enough-0123456789",
             "AUTHSVC_ENCRYPTION_KEY": "worker-kill-encryption-key-long-enough-012345",
             "AUTHSVC_RATE_LIMIT_TOKEN": "100000/60", "AUTHSVC_RATE_LIMIT_REGISTER": "1000/60",
-            "AUTHSVC_LOG_LEVEL": "WARNING",
+            "AUTHSVC_LOG_LEVEL": "INFO",  # the log is shown if the server does not come up
         })
         self.cwd = tempfile.mkdtemp(prefix="authsvc-serve-")
         self.process: subprocess.Popen[bytes] | None = None
@@ -63,7 +63,7 @@ class Server:
             stderr=open(os.path.join(self.cwd, "log"), "wb"),  # noqa: SIM115
         )
 
-    async def wait_workers(self, n: int = 2, timeout: float = 60) -> None:
+    async def wait_workers(self, n: int = 2, timeout: float = 120) -> None:
         assert self.process is not None
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient(base_url=self.base, timeout=2) as http:
@@ -77,8 +77,10 @@ class Server:
                 if ok == 6 and len(workers_of(self.process.pid)) == n:
                     return
                 if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError("authsvc serve did not come up:\n"
-                                       + Path(self.cwd, "log").read_text()[-3000:])  # noqa: ASYNC240
+                    raise RuntimeError(
+                        f"authsvc serve did not come up (exit code {self.process.poll()}, "
+                        f"{ok}/6 ready answers, workers {workers_of(self.process.pid)}):\n"
+                        + Path(self.cwd, "log").read_text()[-3000:])  # noqa: ASYNC240
                 await asyncio.sleep(0.2)
 
     def stop(self) -> None:
