@@ -104,7 +104,7 @@ async def introspect(request: Request) -> Response:
     assert view is not None
     rate = state.rates["rate_limit_introspect"]
     # Counted in batches (LocalShare); a due report rides the introspector's one round trip.
-    cost = state.introspect_share.take("introspect", view.client_id, rate)
+    cost = state.introspect_share.take("introspect", view.client_id, rate) if rate else 0
     limit = ("introspect", view.client_id, rate, cost) if cost else None
     try:
         token = form.get("token")
