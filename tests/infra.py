@@ -46,8 +46,7 @@ async def claim_redis_db() -> int:
         client = aioredis.Redis.from_url(f"{REDIS_BASE}/{index}")
         try:
             if await client.set(CLAIM_KEY, token, nx=True, ex=7200):
-                await client.flushdb()
-                await client.set(CLAIM_KEY, token, ex=7200)
+                await flush_keeping_claim(client)
                 return index
         finally:
             await client.aclose()
