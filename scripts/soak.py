@@ -65,7 +65,7 @@ def rss_kib(pid: int) -> int:
 
 
 def workers_of(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True,
+    out = subprocess.run(["ps", "-ww", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True,
                          text=True).stdout.splitlines()
     return [int(line.split()[0]) for line in out
             if "spawn_main" in line and "resource_tracker" not in line]

@@ -33,7 +33,7 @@ def sid_of(token: str) -> str:
 
 
 def workers_of(pid: int) -> list[int]:
-    children = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(pid)],
+    children = subprocess.run(["ps", "-ww", "-o", "pid=,args=", "--ppid", str(pid)],
                               capture_output=True, text=True).stdout.splitlines()
     return [int(line.split()[0]) for line in children
             if "spawn_main" in line and "resource_tracker" not in line]
