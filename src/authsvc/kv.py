@@ -18,6 +18,7 @@ from authsvc.config import Settings
 log = logging.getLogger("authsvc.kv")
 
 PREFIX = "authsvc:"
+CLUSTER_MIN_POOL = 512  # connections per node and worker with Sentinel or Cluster (make_redis)
 
 
 def make_redis(settings: Settings) -> Redis:
@@ -47,7 +48,10 @@ def make_redis(settings: Settings) -> Redis:
         assert settings.redis_url  # checked by Settings
         # max_connections is per node here. A MOVED/ASK reply or a failover is followed by
         # redis-py (slot table refresh); a timeout is still a timeout: 503, never "allowed".
-        return RedisCluster.from_url(settings.redis_url, **common)  # type: ignore[return-value]
+        # redis-py's cluster pools do not block when full: they fail the command at once
+        # (MaxConnectionsError). Give each node room for a worker's bursts of concurrency.
+        cluster = {**common, "max_connections": max(settings.redis_pool_size, CLUSTER_MIN_POOL)}
+        return RedisCluster.from_url(settings.redis_url, **cluster)  # type: ignore[return-value]
     if settings.redis_mode == "sentinel":
         return _sentinel_master(settings, common)
     assert settings.redis_url
@@ -92,8 +96,10 @@ def _sentinel_master(settings: Settings, common: dict[str, Any]) -> Redis:
     timeouts = {"socket_timeout": settings.redis_timeout,
                 "socket_connect_timeout": settings.redis_timeout}
     sentinel = Sentinel(settings.sentinel_addresses, sentinel_kwargs=timeouts)
+    # Like the cluster's, the sentinel pool fails a command at once when full: give it room.
+    pool = {**common, "max_connections": max(settings.redis_pool_size, CLUSTER_MIN_POOL)}
     client = sentinel.master_for(settings.redis_sentinel_master, redis_class=_SentinelMaster,
-                                 **common, **master)
+                                 **pool, **master)
     client.sentinel = sentinel
     return client
 
