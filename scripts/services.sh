@@ -5,8 +5,8 @@
 # non-zero, loudly, if it still cannot be reached.
 #
 #   scripts/services.sh [--install-system | --no-install-system]
-#   Missing Debian packages are installed under CI=true or with --install-system (needs root);
-#   otherwise they are only reported.
+#   Missing Debian packages are installed when running as root (a fresh machine, CI) or with
+#   --install-system; otherwise they are only reported.
 #   SERVICES_WAIT=seconds  how long to wait for each service (default 30)
 #   SERVICES_PG_PORT, SERVICES_REDIS_PORT  other ports (default 5432, 6379; for testing this script)
 set -euo pipefail
@@ -21,7 +21,7 @@ REDIS_PORT=${SERVICES_REDIS_PORT:-6379}
 SYSTEM_PACKAGES=(libzbar0 chromium)
 
 install_system=0
-if [ "${CI:-}" = true ]; then
+if [ "${CI:-}" = true ] || [ "$(id -u)" = 0 ]; then
     install_system=1
 fi
 for arg in "$@"; do
