@@ -144,10 +144,7 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
         from authsvc.errors import AuthError
         from authsvc.identity.service import IdentityService
 
-        identity = IdentityService(
-            session, hasher=state.hasher, validator=state.validator, cache=state.user_cache,
-            max_password_length=settings.password_max_length,
-        )
+        identity = IdentityService.of(state, session)
         try:
             user = await identity.register(args.email, password, None)
         except AuthError as exc:
@@ -206,10 +203,7 @@ def _admin_work(settings: Settings, action: Callable[[Any], Awaitable[int]]) -> 
         from authsvc.errors import AuthError
         from authsvc.identity.service import IdentityService
 
-        identity = IdentityService(
-            session, hasher=state.hasher, validator=state.validator, cache=state.user_cache,
-            max_password_length=settings.password_max_length,
-        )
+        identity = IdentityService.of(state, session)
         try:
             return await action(AdminService(state, session, identity))
         except AuthError as exc:

@@ -58,13 +58,7 @@ ClientInfo = Annotated[Client, Depends(_client)]
 
 
 def get_identity(state: State, session: DbSession) -> IdentityService:
-    return IdentityService(
-        session,
-        hasher=state.hasher,
-        validator=state.validator,
-        cache=state.user_cache,
-        max_password_length=state.settings.password_max_length,
-    )
+    return IdentityService.of(state, session)
 
 
 async def _identity(state: State, session: DbSession) -> IdentityService:

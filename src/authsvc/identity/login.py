@@ -4,6 +4,7 @@ lockout, the progressive delay, the audit trail and the suspicious-pattern alert
 from __future__ import annotations
 
 import unicodedata
+from typing import TYPE_CHECKING
 
 from authsvc.audit.service import AuditLog
 from authsvc.errors import AuthError, InvalidGrant
@@ -13,6 +14,9 @@ from authsvc.identity.service import IdentityService
 from authsvc.protection.bruteforce import BruteForceProtector
 from authsvc.protection.patterns import StuffingDetector
 from authsvc.tokens.service import Client
+
+if TYPE_CHECKING:
+    from authsvc.state import AppState
 
 BURST = 3  # a success after this many failures is worth a look
 
@@ -47,6 +51,12 @@ class PasswordLogin:
         self.stuffing = stuffing
         self.audit = audit
         self.require_verified_email = require_verified_email
+
+    @classmethod
+    def of(cls, state: AppState, identity: IdentityService) -> PasswordLogin:
+        """The one login rule, wired from the app's state: the API, the pages and MFA alike."""
+        return cls(identity, state.protector, state.stuffing, state.audit,
+                   require_verified_email=state.settings.require_verified_email)
 
     async def verify(self, username: str, password: str, client: Client) -> User:
         """The user, or InvalidGrant / TemporarilyLocked. The attempt is reserved before bcrypt."""

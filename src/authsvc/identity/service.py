@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +16,9 @@ from authsvc.identity.models import User
 from authsvc.identity.repository import UserRepository
 from authsvc.security.passwords import HashingService
 from authsvc.security.policy import PasswordValidator, normalize_password
+
+if TYPE_CHECKING:
+    from authsvc.state import AppState
 
 BAD_CREDENTIALS = "The username or password is incorrect."
 
@@ -40,6 +44,17 @@ class IdentityService:
         self.validator = validator
         self.cache = cache
         self.max_password_length = max_password_length
+
+    @classmethod
+    def of(cls, state: AppState, session: AsyncSession) -> IdentityService:
+        """The service on a unit of work, wired from the app's state (requests, CLI, MFA)."""
+        return cls(
+            session,
+            hasher=state.hasher,
+            validator=state.validator,
+            cache=state.user_cache,
+            max_password_length=state.settings.password_max_length,
+        )
 
     # ------------------------------------------------------------------ passwords
     def prepare_password(self, password: str) -> str:

@@ -40,11 +40,7 @@ class MfaService:
     @classmethod
     def of(cls, state: AppState, session: AsyncSession) -> MfaService:
         """For callers without a request's `IdentityService` (grants, hosted pages)."""
-        identity = IdentityService(
-            session, hasher=state.hasher, validator=state.validator, cache=state.user_cache,
-            max_password_length=state.settings.password_max_length,
-        )
-        return cls(session, state, identity)
+        return cls(session, state, IdentityService.of(state, session))
 
     # ------------------------------------------------------------------- reading
     async def methods_of(self, user: User) -> list[str]:
@@ -123,5 +119,4 @@ class MfaService:
         return codes
 
     def _password_login(self) -> PasswordLogin:
-        state = self.state
-        return PasswordLogin(self.identity, state.protector, state.stuffing, state.audit)
+        return PasswordLogin.of(self.state, self.identity)

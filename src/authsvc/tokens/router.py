@@ -72,8 +72,7 @@ async def token(
         username, password = require(form, "username", "password")
         scope = validate_scope(form.get("scope"))
         client_id = await _optional_client(state, request, form)
-        login = PasswordLogin(identity, state.protector, state.stuffing, state.audit,
-                              require_verified_email=state.settings.require_verified_email)
+        login = PasswordLogin.of(state, identity)
         user = await login.verify(username, password, client)
         bound = Client(client.user_agent, client.ip, client_id)
         body = await complete_login(state, session, user, bound, scope=scope)

@@ -101,8 +101,7 @@ async def login(request: Request, state: State, browser: Browser, identity: Iden
 
     if not username or not password:
         return again(400, "Enter your e-mail address and your password.")
-    login = PasswordLogin(identity, state.protector, state.stuffing, state.audit,
-                          require_verified_email=state.settings.require_verified_email)
+    login = PasswordLogin.of(state, identity)
     try:
         user = await login.verify(username, password, client)
     except TemporarilyLocked as exc:
