@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.identity.models import User
@@ -36,17 +36,8 @@ class UserRepository:
         user.version = (user.version or 0) + 1
         await self.session.flush()
 
-    async def set_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None:
-        await self.session.execute(
-            update(User).where(User.id == user_id).values(password_hash=password_hash)
-        )
-
     async def page(self, *, after: uuid.UUID | None, limit: int) -> Sequence[User]:
         query = select(User).order_by(User.id).limit(limit)
         if after is not None:
             query = query.where(User.id > after)
-        return (await self.session.execute(query)).scalars().all()
-
-    async def inactive_ids(self) -> Sequence[uuid.UUID]:
-        query = select(User.id).where(User.is_active.is_(False))
         return (await self.session.execute(query)).scalars().all()

@@ -22,16 +22,6 @@ class PasswordChange(BaseModel):
     new_password: str = Field(max_length=4096)
 
 
-class UserOut(BaseModel):
-    id: str
-    email: str
-    display_name: str | None
-    roles: list[str]
-    is_active: bool
-    email_verified: bool
-    created_at: int
-
-
 def user_body(user: User, *, recovery_codes_left: int | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": str(user.id),
