@@ -7,6 +7,9 @@ is registered with `after_commit()`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -30,6 +33,11 @@ NAMING_CONVENTION = {
 }
 
 AfterCommit = Callable[[], Awaitable[None]]
+log = logging.getLogger("authsvc.db")
+
+
+class DatabaseTimeout(TimeoutError):
+    """The request's database work did not finish within its budget (an outage: 503)."""
 
 
 class Base(DeclarativeBase):
@@ -54,6 +62,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
             cur.close()
 
         return engine
+    statement_ms = int(settings.db_statement_timeout * 1000)
     return create_async_engine(
         url,
         pool_size=settings.db_pool_size,
@@ -61,7 +70,13 @@ def make_engine(settings: Settings) -> AsyncEngine:
         pool_timeout=settings.db_pool_timeout,
         pool_pre_ping=True,
         pool_recycle=1800,
-        connect_args={"command_timeout": 10, "timeout": settings.db_pool_timeout},
+        # A failed statement's parameters (a secret's hash, an e-mail) never reach a log line.
+        hide_parameters=True,
+        connect_args={
+            "command_timeout": settings.db_statement_timeout,
+            "timeout": settings.db_pool_timeout,
+            "server_settings": {"statement_timeout": str(statement_ms)},
+        },
     )
 
 
@@ -74,14 +89,43 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     session.info.setdefault("after_commit", []).append(callback)
 
 
-async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commit on success, roll back on error, then run after-commit hooks."""
+async def commit(session: AsyncSession) -> None:
+    """Commit now (inside a unit of work, e.g. a revocation that must stand although the request
+    fails), then run the after-commit hooks registered so far."""
+    await session.commit()
+    await _run_after_commit(session)
+
+
+async def _run_after_commit(session: AsyncSession) -> None:
+    for callback in session.info.pop("after_commit", []):
+        await callback()
+
+
+async def transaction(
+    factory: async_sessionmaker[AsyncSession], budget: float | None = None
+) -> AsyncIterator[AsyncSession]:
+    """One unit of work: commit on success, roll back on error, then run after-commit hooks.
+
+    `budget`: seconds the whole unit (the caller's work and the commit) may take; past it the
+    connection is dropped, not rolled back (a frozen server would not answer a ROLLBACK either),
+    and `DatabaseTimeout` is raised.
+    """
     async with factory() as session:
         try:
-            yield session
-            await session.commit()
+            async with asyncio.timeout(budget):
+                yield session
+                await session.commit()
+        except TimeoutError as exc:
+            await _abandon(session)
+            raise DatabaseTimeout("the database did not answer within the budget") from exc
         except BaseException:
             await session.rollback()
             raise
-        for callback in session.info.pop("after_commit", []):
-            await callback()
+        await _run_after_commit(session)
+
+
+async def _abandon(session: AsyncSession) -> None:
+    """Close the session's connections at once, without a round trip."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(1.0):
+            await session.invalidate()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -74,7 +75,9 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
     )
     binding = ClientBinding(settings.token_binding, settings.jwt_key)
     near = NearCache(redis, ttl=settings.introspection_cache_ttl)
-    revocations = RevocationList(redis, sessions, notify=near.changed)
+    revocations = RevocationList(redis, sessions, notify=near.changed,
+                                 poll=settings.revocation_mark_poll)
+    near.listeners.append(revocations.seen_message)
     audit = AuditLog(sessions, defer=settings.embedded_database)
     audit.listeners.append(meter.event)
     user_cache = UserCache(redis, settings.user_cache_ttl, meter, notify=near.changed)
@@ -153,6 +156,7 @@ def start_pool_sampler(state: AppState) -> asyncio.Task[None] | None:
 
 
 async def close_state(state: AppState) -> None:
+    await state.revocations.stop()
     await state.introspector.near.stop()
     await state.audit.drain()
     await state.courier.drain(state.settings.smtp_timeout)
@@ -195,6 +199,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state = await build_state(settings, meter)
         app.state.authsvc = state
         state.introspector.near.start()  # the server's, not the CLI's: only it introspects
+        with contextlib.suppress(Exception):  # the high-water mark before the first answer
+            async with asyncio.timeout(settings.db_request_timeout):
+                await state.revocations.refresh_known(lagged=False)
+        state.revocations.start()
         if settings.embedded_database or settings.embedded_redis:
             log.warning(
                 "authsvc %s running the %s profile on embedded defaults (%s%s): "
