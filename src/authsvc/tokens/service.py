@@ -221,9 +221,9 @@ class TokenService:
         return body
 
     def _spender(self, client: Client) -> str:
-        """The client binding of a refresh request, as one comparable string."""
-        bound = self.binding.claim(client.user_agent, client.ip) or {}
-        return ";".join(f"{k}={v}" for k, v in sorted(bound.items())) or "-"
+        """Who presents the token: the User-Agent and the address (keyed digests), in every
+        binding mode, so that a reuse from another client is never taken for a retry."""
+        return self.binding.fingerprint(client.user_agent, client.ip)
 
     async def _spent_again(self, session: AsyncSession, claims: dict[str, Any],
                            client: Client, spender: str) -> dict[str, Any]:
