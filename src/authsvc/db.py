@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from contextvars import ContextVar
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -63,7 +65,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
 
         return engine
     statement_ms = int(settings.db_statement_timeout * 1000)
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
@@ -78,6 +80,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
             "server_settings": {"statement_timeout": str(statement_ms)},
         },
     )
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -101,27 +104,39 @@ async def _run_after_commit(session: AsyncSession) -> None:
         await callback()
 
 
-async def transaction(
-    factory: async_sessionmaker[AsyncSession], budget: float | None = None
-) -> AsyncIterator[AsyncSession]:
+#: The monotonic time by which the current request's database work must be done (set by the
+#: request middleware from AUTHSVC_DB_REQUEST_TIMEOUT / AUTHSVC_DB_TOKEN_TIMEOUT), or None.
+deadline: ContextVar[float | None] = ContextVar("authsvc_db_deadline", default=None)
+
+
+async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """One unit of work: commit on success, roll back on error, then run after-commit hooks.
 
-    `budget`: seconds the whole unit (the caller's work and the commit) may take; past it the
-    connection is dropped, not rolled back (a frozen server would not answer a ROLLBACK either),
-    and `DatabaseTimeout` is raised.
+    Within a request's budget (`deadline`): past it, the connection is dropped, not rolled back
+    (a frozen server would not answer a ROLLBACK either), and `DatabaseTimeout` is raised.
     """
     async with factory() as session:
         try:
-            async with asyncio.timeout(budget):
-                yield session
+            yield session
+            async with asyncio.timeout_at(_loop_deadline()):
                 await session.commit()
-        except TimeoutError as exc:
+        except (TimeoutError, asyncio.CancelledError) as exc:
             await _abandon(session)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
             raise DatabaseTimeout("the database did not answer within the budget") from exc
         except BaseException:
             await session.rollback()
             raise
         await _run_after_commit(session)
+
+
+def _loop_deadline() -> float | None:
+    """`deadline` (monotonic) on the event loop's clock."""
+    until = deadline.get()
+    if until is None:
+        return None
+    return asyncio.get_running_loop().time() + (until - time.monotonic())
 
 
 async def _abandon(session: AsyncSession) -> None:

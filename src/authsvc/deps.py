@@ -35,12 +35,7 @@ State = Annotated[AppState, Depends(_state)]
 
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's unit of work, bounded by the database time the endpoint can afford."""
-    state = get_state(request)
-    settings = state.settings
-    budget = (settings.db_token_timeout if request.url.path == "/token"
-              else settings.db_request_timeout)
-    async for session in transaction(state.sessions, budget=budget):
+    async for session in transaction(get_state(request).sessions):
         yield session
 
 

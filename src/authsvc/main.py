@@ -189,6 +189,19 @@ class App(FastAPI):
         await super().__call__(scope, receive, send)
 
 
+def database_budget(settings: Settings) -> Any:
+    """The database time each endpoint can afford: a few seconds for /token (a rotation's
+    commit deadline too), AUTHSVC_DB_REQUEST_TIMEOUT elsewhere; none for the static files."""
+    token, other = settings.db_token_timeout, settings.db_request_timeout
+
+    def budget(path: str) -> float | None:
+        if path == "/token":
+            return token
+        return None if path.startswith("/static/") or path.startswith("/health/") else other
+
+    return budget
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings)
@@ -258,11 +271,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SecurityHeaders, trusted_proxies=tuple(settings.trusted_proxies))
     observer = RequestObserver(meter)
-    app.add_middleware(RequestContext, max_body=settings.max_body_bytes, observer=observer)
+    budget = database_budget(settings)
+    app.add_middleware(RequestContext, max_body=settings.max_body_bytes, observer=observer,
+                       budget=budget)
     from authsvc.tokens.router import introspect_asgi
 
     app.hot_paths = {
         ("POST", "/introspect"): RequestContext(
+            # No budget on the hot path: an access token's check runs no SQL at all.
             introspect_asgi, max_body=settings.max_body_bytes, observer=observer
         ),
     }
