@@ -269,6 +269,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_router)
     app.include_router(audit_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    from authsvc.jsonbody import JsonBodyGuard
+
+    app.add_middleware(JsonBodyGuard)  # innermost: its 422s get the security headers too
     app.add_middleware(SecurityHeaders, trusted_proxies=tuple(settings.trusted_proxies))
     observer = RequestObserver(meter)
     budget = database_budget(settings)
