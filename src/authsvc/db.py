@@ -11,8 +11,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from contextvars import ContextVar
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from sqlalchemy import MetaData, event

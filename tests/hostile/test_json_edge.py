@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from tests import flows, infra
+from tests import infra
 from tests.admin.conftest import admin  # noqa: F401 - the fixture
 
 NUL = "\\u0000"

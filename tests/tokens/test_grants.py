@@ -10,7 +10,6 @@ import pytest
 from jose import jwt
 
 from authsvc.db import utcnow
-
 from tests import flows
 from tests.infra import Api, unique_email
 

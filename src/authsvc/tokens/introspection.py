@@ -3,8 +3,9 @@
 For an active access token in the steady state this costs a lookup in this process's memory of
 tokens found live moments ago (`nearcache.NearCache`, invalidated through pub/sub whenever
 anything is revoked or a user changes) and no I/O at all; otherwise one HMAC check (skipped for
-a token already verified by this process), one pipelined Redis round trip (revocation list
-marker and its high-water mark, revoked `jti`, revoked family, cached user, the client's rate limit), and no SQL.
+a token already verified by this process), one pipelined Redis round trip (the revocation
+list's marker with its high-water mark, revoked `jti`, revoked family, cached user, the client's
+rate limit), and no SQL.
 Anything not currently valid is `{"active": false}`; when Redis cannot be read the caller gets
 a 503, never `active: true`.
 """

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from authsvc.db import utcnow
 from authsvc.tokens.models import RefreshFamily, RefreshToken, Revocation
 
-
 # pg_advisory_xact_lock key of the revocation list ("authsvc:rev" as an integer).
 REVOCATION_LOCK = 0x61757468_72657631 & 0x7FFF_FFFF_FFFF_FFFF
 
