@@ -28,6 +28,7 @@ from authsvc.middleware import RequestContext
 from authsvc.ops.meter import Meter
 from authsvc.ops.metrics import PrometheusMeter, mark_worker_dead
 from authsvc.ops.observe import RequestObserver
+from authsvc.passkeys.runtime import PasskeyRuntime
 from authsvc.protection.bruteforce import BruteForceProtector
 from authsvc.protection.patterns import StuffingDetector
 from authsvc.protection.ratelimit import LocalShare, Rate, RateLimiter
@@ -124,6 +125,7 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         mfa=MfaRuntime.build(redis, settings),
         mail_counts=mail_counts,
         meter=meter,
+        passkeys=PasskeyRuntime.build(redis, settings),
     )
     async def refresh_is_live(claims: dict[str, Any]) -> bool:
         async with sessions() as session:
@@ -203,6 +205,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "SQLite" if settings.embedded_database else "PostgreSQL",
                 ", in-process Redis stand-in" if settings.embedded_redis else "",
             )
+        if state.passkeys is None:
+            from authsvc.passkeys.relying_party import describe
+
+            log.warning("authsvc: %s", describe(settings))
         sampler = start_pool_sampler(state)
         try:
             yield

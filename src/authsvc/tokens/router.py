@@ -80,7 +80,9 @@ async def token(
         (refresh,) = require(form, "refresh_token")
         body = await state.tokens.rotate(session, refresh, client, load_user=identity.get)
     elif grant == MFA_GRANT:
-        mfa_token, method, code = require(form, "mfa_token", "method", "code")
+        mfa_token, method = require(form, "mfa_token", "method")
+        # `webauthn`: the credential JSON, in `credential` or (as for the other methods) `code`.
+        (code,) = require(form, "credential" if form.get("credential") else "code")
         mfa = MfaService(session, state, identity)
         body = await complete_mfa_login(state, mfa, client, mfa_token=mfa_token, method=method,
                                         code=code)
