@@ -236,6 +236,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from authsvc.mfa.router import router as mfa_router
     from authsvc.ops.health import router as health_router
     from authsvc.ops.metrics_router import router as metrics_router
+    from authsvc.passkeys.router import router as passkeys_router
     from authsvc.recovery.router import router as recovery_router
     from authsvc.tokens.router import router as token_router
     from authsvc.web.headers import SecurityHeaders
@@ -248,6 +249,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(token_router)
     app.include_router(identity_router)
     app.include_router(mfa_router)
+    app.include_router(passkeys_router)
     app.include_router(recovery_router)
     app.include_router(health_router)
     app.include_router(metrics_router)
