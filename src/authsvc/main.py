@@ -41,6 +41,7 @@ from authsvc.security.passwords import HashingService
 from authsvc.security.policy import Blocklist, PasswordValidator, PolicyRules
 from authsvc.sessions.store import SessionStore
 from authsvc.state import AppState
+from authsvc.tokens.grants import default_grants
 from authsvc.tokens.introspection import Introspector
 from authsvc.tokens.nearcache import NearCache
 from authsvc.tokens.repository import TokenRepository
@@ -123,6 +124,7 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         courier=courier,
         messages=MessageFactory(settings),
         mfa=MfaRuntime.build(redis, settings),
+        grants=default_grants(),
         mail_counts=mail_counts,
         meter=meter,
         passkeys=PasskeyRuntime.build(redis, settings),
