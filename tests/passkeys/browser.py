@@ -87,10 +87,13 @@ class Authenticator:
         self.id = authenticator_id
 
     @classmethod
-    async def add(cls, cdp: Any, *, user_verified: bool = True, backup: bool = False,
+    async def add(cls, cdp: Any, *, user_verification: bool = True, backup: bool = False,
                   ) -> Authenticator:
+        """`user_verification=False`: an authenticator that cannot verify its user (a security
+        key without PIN): its assertions carry UV=0."""
         options = {"protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
-                   "hasUserVerification": True, "isUserVerified": user_verified,
+                   "hasUserVerification": user_verification,
+                   "isUserVerified": user_verification,
                    "automaticPresenceSimulation": True}
         if backup:
             options.update({"defaultBackupEligibility": True, "defaultBackupState": True})
