@@ -51,6 +51,11 @@ def serve(database_url: str, redis_url: str, tmp: Path, **settings: str) -> Iter
         "AUTHSVC_ISSUER": f"http://localhost:{port}",
         "AUTHSVC_DATA_DIR": str(tmp),
         "AUTHSVC_LOCKOUT_COOLDOWN_BASE": "0",
+        # Every test signs in from 127.0.0.1: room for them all within a minute.
+        "AUTHSVC_RATE_LIMIT_TOKEN": "1000/60",
+        "AUTHSVC_RATE_LIMIT_LOGIN_PAGE": "1000/60",
+        "AUTHSVC_RATE_LIMIT_REGISTER": "1000/60",
+        "AUTHSVC_RATE_LIMIT_MFA_CHALLENGE": "1000/60",
         "PYTHONPATH": str(SRC),
         **{f"AUTHSVC_{k.upper()}": v for k, v in settings.items()},
     })

@@ -48,7 +48,7 @@ class Device:
 async def open_device(chromium: Any, origin: str, **options: Any) -> Device:
     context = await chromium.new_context()
     page = await context.new_page()
-    await page.goto(f"{origin}/login")
+    await page.goto(f"{origin}/forgot")  # a page of the origin without passkeys.js
     cdp = await context.new_cdp_session(page)
     await cdp.send("WebAuthn.enable", {"enableUI": False})
     return Device(context, page, cdp, await Authenticator.add(cdp, **options))

@@ -72,3 +72,23 @@ async def sign_in(client: httpx.AsyncClient, challenge_id: str,
                   credential: dict[str, Any]) -> httpx.Response:
     return await client.post("/webauthn/login/verify",
                              json={"challenge_id": challenge_id, "credential": credential})
+
+
+async def enable_totp(client: httpx.AsyncClient, access: str) -> str:
+    import pyotp
+
+    setup = (await client.post("/mfa/totp/setup", headers=bearer(access))).json()
+    confirm = await client.post("/mfa/totp/confirm", headers=bearer(access),
+                                json={"code": pyotp.TOTP(setup["secret"]).now()})
+    assert confirm.status_code == 200, confirm.text
+    return str(setup["secret"])
+
+
+async def audit_count(origin: str, event: str) -> float:
+    """authsvc_security_events_total for `event`, from the server's /metrics (loopback)."""
+    async with api(origin) as client:
+        text = (await client.get("/metrics")).text
+    for line in text.splitlines():
+        if line.startswith("authsvc_security_events_total{") and f'type="{event}"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0

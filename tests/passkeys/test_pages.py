@@ -26,6 +26,7 @@ async def test_add_a_passkey_then_sign_in_with_it(server: str, device: Device) -
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     async with api(server) as client:
         user = await new_user(client)
+    await page.goto(f"{server}/login")
     assert await page.get_attribute("#username", "autocomplete") == "username webauthn"
     await password_sign_in(page, server, user["email"])
     await page.wait_for_url(f"{server}/account")
