@@ -60,11 +60,15 @@ async def login_options(client: httpx.AsyncClient, username: str | None = None
     return options.json()  # type: ignore[no-any-return]
 
 
-async def assertion(client: httpx.AsyncClient, page: Any, username: str | None = None,
-                    ) -> tuple[str, dict[str, Any]]:
-    """A fresh sign-in challenge and the authenticator's answer: (challenge_id, credential)."""
+async def assertion(client: httpx.AsyncClient, page: Any, username: str | None = None, *,
+                    allow: str | None = None) -> tuple[str, dict[str, Any]]:
+    """A fresh sign-in challenge and the authenticator's answer: (challenge_id, credential).
+    `allow`: a credential id the browser is told to use (the client decides what it asks its
+    authenticator; Chromium needs it for an authenticator without user verification)."""
     options = await login_options(client, username)
     challenge_id = options.pop("challenge_id")
+    if allow:
+        options["allowCredentials"] = [{"id": allow, "type": "public-key"}]
     return challenge_id, await get(page, options)
 
 
@@ -84,11 +88,16 @@ async def enable_totp(client: httpx.AsyncClient, access: str) -> str:
     return str(setup["secret"])
 
 
-async def audit_count(origin: str, event: str) -> float:
-    """authsvc_security_events_total for `event`, from the server's /metrics (loopback)."""
+async def metric(origin: str, sample: str) -> float:
+    """One sample (`name{labels}`) of the server's /metrics (loopback may read it); 0 if none."""
     async with api(origin) as client:
         text = (await client.get("/metrics")).text
     for line in text.splitlines():
-        if line.startswith("authsvc_security_events_total{") and f'type="{event}"' in line:
+        if line.startswith(sample + " "):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
+
+
+async def audit_count(origin: str, event: str) -> float:
+    """authsvc_security_events_total for the audit event `event`."""
+    return await metric(origin, f'authsvc_security_events_total{{type="{event}"}}')

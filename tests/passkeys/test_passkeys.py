@@ -14,6 +14,7 @@ from tests.passkeys.helpers import (
     api,
     assertion,
     audit_count,
+    metric,
     bearer,
     claims_of,
     enable_totp,
@@ -144,17 +145,18 @@ async def test_without_user_verification_a_passkey_is_one_factor(server: str,
     try:
         async with api(server) as client:
             user = await new_user(client)
-            await register_passkey(client, first.page, user["access"])
-            challenge_id, credential = await assertion(client, first.page)
+            made = await register_passkey(client, first.page, user["access"])
+            challenge_id, credential = await assertion(client, first.page,
+                                                       allow=made["credential_id"])
             plain = await sign_in(client, challenge_id, credential)
             assert plain.status_code == 200, plain.text
             assert claims_of(server, plain.json()["access_token"])["amr"] == ["hwk"]
 
             mfa_user = await new_user(client)
-            await register_passkey(client, device.page, mfa_user["access"])
-            secret = await enable_totp(client, mfa_user["access"])
-            assert secret
-            challenge_id, credential = await assertion(client, device.page, mfa_user["email"])
+            made = await register_passkey(client, device.page, mfa_user["access"])
+            await enable_totp(client, mfa_user["access"])
+            challenge_id, credential = await assertion(client, device.page, mfa_user["email"],
+                                                       allow=made["credential_id"])
             refused = await sign_in(client, challenge_id, credential)
             assert refused.status_code == 400
             assert refused.json()["error"] == "invalid_credential"
@@ -203,6 +205,8 @@ async def test_a_cloned_authenticator_is_refused_and_audited(server: str, device
             assert refused.status_code == 400
             assert refused.json()["error"] == "invalid_credential"
             assert await audit_count(server, "passkey_sign_count_regressed") == before + 1
+            assert await metric(server, 'authsvc_passkey_operations_total{operation="sign_count"'
+                                ',outcome="regressed"}') >= 1
     finally:
         await clone.context.close()
 
