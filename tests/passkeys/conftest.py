@@ -13,6 +13,7 @@ import pytest_asyncio
 from tests.passkeys.browser import ARGS, CHROMIUM, Authenticator, serve
 
 pytestmark = pytest.mark.slow
+HAVE_CHROMIUM = Path(CHROMIUM).exists()
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def server(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathF
 
 @pytest_asyncio.fixture(scope="module")
 async def chromium() -> AsyncIterator[Any]:
-    if not Path(CHROMIUM).exists():
+    if not HAVE_CHROMIUM:
         pytest.skip("needs /usr/bin/chromium")
     playwright_api = pytest.importorskip("playwright.async_api")
     async with playwright_api.async_playwright() as pw:

@@ -17,8 +17,8 @@ from authsvc.deps import (
 from authsvc.identity import account
 from authsvc.identity.schemas import PasswordChange, Registration, user_body
 from authsvc.mfa.repository import MfaRepository
-from authsvc.passkeys.repository import PasskeyRepository
 from authsvc.openapi import BEARER_ERRORS, REGISTRATION_ERRORS, error_responses
+from authsvc.passkeys.repository import PasskeyRepository
 from authsvc.recovery.service import RecoveryService
 from authsvc.responses import NO_STORE, json_response
 
