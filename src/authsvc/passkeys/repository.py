@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.db import utcnow
@@ -15,10 +16,15 @@ class PasskeyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, passkey: Passkey) -> Passkey:
-        self.session.add(passkey)
-        await self.session.flush()
-        return passkey
+    async def add(self, passkey: Passkey) -> bool:
+        """Store a new credential; False when its credential id is taken (two registrations of
+        one credential raced: the unique index decides)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(passkey)
+        except IntegrityError:
+            return False
+        return True
 
     async def of_user(self, user_id: uuid.UUID) -> list[Passkey]:
         query = select(Passkey).where(Passkey.user_id == user_id).order_by(Passkey.created_at)

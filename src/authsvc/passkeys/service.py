@@ -111,12 +111,14 @@ class PasskeyService:
             await self.audit.record("passkey_registration_failed", user_id=user.id,
                                     client_ip=client.ip, reason=str(exc)[:200])
             raise InvalidCredential() from None
-        passkey = await self.repo.add(Passkey(
+        passkey = Passkey(
             user_id=user.id, credential_id=done.credential_id, public_key=done.public_key,
             sign_count=done.sign_count, transports=done.transports, aaguid=done.aaguid,
             device_type=done.device_type, backed_up=done.backed_up,
             name=clean_name(name) or default_name(await self.repo.count(user.id)),
-        ))
+        )
+        if not await self.repo.add(passkey):
+            raise InvalidCredential()
         await self.identity.changed(user)
         await self.audit.record("passkey_registered", session=self.session, user_id=user.id,
                                 client_ip=client.ip, passkey=str(passkey.id))
