@@ -28,6 +28,7 @@ from authsvc.middleware import RequestContext
 from authsvc.ops.meter import Meter
 from authsvc.ops.metrics import PrometheusMeter, mark_worker_dead
 from authsvc.ops.observe import RequestObserver
+from authsvc.passkeys.relying_party import relying_party
 from authsvc.passkeys.runtime import PasskeyRuntime
 from authsvc.protection.bruteforce import BruteForceProtector
 from authsvc.protection.patterns import StuffingDetector
@@ -228,6 +229,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.grants = default_grants()  # what /token accepts, registered once
+    if relying_party(settings) is not None:
+        from authsvc.tokens.grants.webauthn import WebAuthnGrant
+
+        app.state.grants.register(WebAuthnGrant())
     install_handlers(app)
     from authsvc.openapi import install as install_openapi
 

@@ -7,6 +7,7 @@ import json
 import time
 from typing import Any
 
+from authsvc.tokens.grants.webauthn import WEBAUTHN_GRANT
 from tests.passkeys.browser import get
 from tests.passkeys.conftest import Device, open_device
 from tests.passkeys.helpers import (
@@ -283,3 +284,19 @@ async def test_registration_needs_step_up_when_mfa_is_on(server: str, device: De
         bad = await client.post("/webauthn/register/verify", headers=bearer(user["access"]),
                                 json={"credential": {"id": "x"}})
         assert bad.status_code == 400 and bad.json()["error"] == "invalid_credential"
+
+
+async def test_the_webauthn_grant_of_the_token_endpoint(server: str, device: Device) -> None:
+    async with api(server) as client:
+        user = await new_user(client)
+        await register_passkey(client, device.page, user["access"])
+        meta = (await client.get("/.well-known/oauth-authorization-server")).json()
+        assert WEBAUTHN_GRANT in meta["grant_types_supported"]
+        challenge_id, credential = await assertion(client, device.page)
+        form = {"grant_type": WEBAUTHN_GRANT, "challenge_id": challenge_id,
+                "credential": json.dumps(credential)}
+        issued = await client.post("/token", data=form)
+        assert issued.status_code == 200, issued.text
+        assert claims_of(server, issued.json()["access_token"])["amr"] == ["hwk", "user", "mfa"]
+        replay = await client.post("/token", data=form)
+        assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"

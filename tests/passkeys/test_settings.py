@@ -48,6 +48,10 @@ async def test_passkeys_off_answers_404_and_lists_no_method(make_settings: Any) 
         response = await api.post("/webauthn/login/options", json={})
         assert response.status_code == 404
         assert response.json()["error"] == "passkeys_disabled"
+        grant = await api.post("/token", data={
+            "grant_type": "urn:authsvc:params:oauth:grant-type:webauthn", "challenge_id": "x",
+            "credential": "{}"})
+        assert grant.status_code == 400 and grant.json()["error"] == "unsupported_grant_type"
         page = await api.get("/login")
         assert "Sign in with a passkey" not in page.text
         assert 'autocomplete="username"' in page.text

@@ -24,6 +24,7 @@ from authsvc.openapi import BEARER_ERRORS, PUBLIC_JSON_ERRORS
 from authsvc.passkeys.schemas import LoginIn, LoginOptionsIn, RegisterIn, RegisterOptionsIn
 from authsvc.passkeys.service import PasskeyService, passkey_body
 from authsvc.responses import NO_STORE, json_response
+from authsvc.tokens.grants.webauthn import passkey_login
 
 router = APIRouter(tags=["passkeys"])
 
@@ -81,12 +82,10 @@ async def login_options(passkeys: Passkeys,
 
 
 @router.post("/webauthn/login/verify", dependencies=[SignInLimit], responses=PUBLIC_JSON_ERRORS)
-async def login_verify(body: LoginIn, passkeys: Passkeys, state: State, session: DbSession,
+async def login_verify(body: LoginIn, state: State, session: DbSession, identity: Identity,
                        client: ClientInfo) -> Response:
     """The `/token` success body; `amr` has `hwk` or `swk`, and `user` + `mfa` after user
     verification (RFC 8176)."""
-    done = await passkeys.sign_in(body.challenge_id, body.credential, client)
-    tokens = await state.tokens.issue_for_user(session, done.user, amr=done.amr, client=client)
-    await state.audit.record("login_success", session=session, user_id=done.user.id,
-                             client_ip=client.ip, method="passkey")
-    return json_response(tokens, headers=NO_STORE)
+    body_out = await passkey_login(state, session, identity, client, body.challenge_id,
+                                   body.credential)
+    return json_response(body_out, headers=NO_STORE)
