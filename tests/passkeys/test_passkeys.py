@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from authsvc.tokens.grants.webauthn import WEBAUTHN_GRANT
-from tests.passkeys.browser import get
+from tests.passkeys.browser import get, serve
 from tests.passkeys.conftest import Device, open_device
 from tests.passkeys.helpers import (
     MFA_GRANT,
@@ -300,3 +301,32 @@ async def test_the_webauthn_grant_of_the_token_endpoint(server: str, device: Dev
         assert claims_of(server, issued.json()["access_token"])["amr"] == ["hwk", "user", "mfa"]
         replay = await client.post("/token", data=form)
         assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+
+
+async def test_user_verification_required_refuses_an_unverified_passkey(
+        server: str, chromium: Any, database_url: str, redis_url: str,
+        tmp_path: Path) -> None:
+    """With AUTHSVC_WEBAUTHN_USER_VERIFICATION=required, a passkey whose authenticator did not
+    verify the user signs in nowhere: not passwordless, not as a step-up. (The same passkey
+    works on a server that only prefers user verification.)"""
+    device = await open_device(chromium, server, user_verification=False)
+    try:
+        async with api(server) as client:
+            user = await new_user(client)
+            made = await register_passkey(client, device.page, user["access"])
+        with serve(database_url, redis_url, tmp_path,
+                   webauthn_user_verification="required") as strict:
+            await device.page.goto(f"{strict}/forgot")
+            async with api(strict) as client:
+                options = (await client.post("/webauthn/login/options", json={})).json()
+                assert options["userVerification"] == "required"
+                challenge_id = options.pop("challenge_id")
+                options["allowCredentials"] = [{"id": made["credential_id"],
+                                                "type": "public-key"}]
+                options["userVerification"] = "discouraged"  # what a hostile client may ask
+                credential = await get(device.page, options)
+                refused = await sign_in(client, challenge_id, credential)
+                assert refused.status_code == 400
+                assert refused.json()["error"] == "invalid_credential"
+    finally:
+        await device.context.close()
