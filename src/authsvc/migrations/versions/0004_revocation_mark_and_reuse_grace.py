@@ -11,7 +11,7 @@
   database freeze is never committed later, when the database resumes.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0007
 Create Date: 2026-12-01 22:20:00
 """
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0007"  # re-chained after main took 0007 (issue 13 was given "0002")
 branch_labels = None
 depends_on = None
 
