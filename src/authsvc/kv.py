@@ -113,7 +113,8 @@ class Keys:
     # Spread over several nodes, a lost node would silently forget revocations while the
     # sentinel elsewhere still claimed the list complete.
     invalidations = f"{PREFIX}invalidations"  # pub/sub channel: something revoked or changed
-    revocations_loaded = f"{PREFIX}{{rev}}:loaded"
+    # "Complete up to mark N" (the PostgreSQL high-water mark of the last revocation it holds).
+    revocations_loaded = f"{PREFIX}{{rev}}:complete"
     revocations_loading = f"{PREFIX}{{rev}}:loading"
 
     @staticmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -77,7 +78,9 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
     )
     binding = ClientBinding(settings.token_binding, settings.jwt_key)
     near = NearCache(redis, ttl=settings.introspection_cache_ttl)
-    revocations = RevocationList(redis, sessions, notify=near.changed)
+    revocations = RevocationList(redis, sessions, notify=near.changed,
+                                 poll=settings.revocation_mark_poll)
+    near.listeners.append(revocations.seen_message)
     audit = AuditLog(sessions, defer=settings.embedded_database)
     audit.listeners.append(meter.event)
     user_cache = UserCache(redis, settings.user_cache_ttl, meter, notify=near.changed)
@@ -157,6 +160,7 @@ def start_pool_sampler(state: AppState) -> asyncio.Task[None] | None:
 
 
 async def close_state(state: AppState) -> None:
+    await state.revocations.stop()
     await state.introspector.near.stop()
     await state.audit.drain()
     await state.courier.drain(state.settings.smtp_timeout)
@@ -189,6 +193,19 @@ class App(FastAPI):
         await super().__call__(scope, receive, send)
 
 
+def database_budget(settings: Settings) -> Any:
+    """The database time each endpoint can afford: a few seconds for /token (a rotation's
+    commit deadline too), AUTHSVC_DB_REQUEST_TIMEOUT elsewhere; none for the static files."""
+    token, other = settings.db_token_timeout, settings.db_request_timeout
+
+    def budget(path: str) -> float | None:
+        if path == "/token":
+            return token
+        return None if path.startswith("/static/") or path.startswith("/health/") else other
+
+    return budget
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings)
@@ -199,6 +216,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state = await build_state(settings, meter)
         app.state.authsvc = state
         state.introspector.near.start()  # the server's, not the CLI's: only it introspects
+        with contextlib.suppress(Exception):  # the high-water mark before the first answer
+            async with asyncio.timeout(settings.db_request_timeout):
+                await state.revocations.refresh_known(lagged=False)
+        state.revocations.start()
         if settings.embedded_database or settings.embedded_redis:
             log.warning(
                 "authsvc %s running the %s profile on embedded defaults (%s%s): "
@@ -263,13 +284,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_router)
     app.include_router(audit_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    from authsvc.jsonbody import JsonBodyGuard
+
+    app.add_middleware(JsonBodyGuard)  # innermost: its 422s get the security headers too
     app.add_middleware(SecurityHeaders, trusted_proxies=tuple(settings.trusted_proxies))
     observer = RequestObserver(meter)
-    app.add_middleware(RequestContext, max_body=settings.max_body_bytes, observer=observer)
+    budget = database_budget(settings)
+    app.add_middleware(RequestContext, max_body=settings.max_body_bytes, observer=observer,
+                       budget=budget)
     from authsvc.tokens.router import introspect_asgi
 
     app.hot_paths = {
         ("POST", "/introspect"): RequestContext(
+            # No budget on the hot path: an access token's check runs no SQL at all.
             introspect_asgi, max_body=settings.max_body_bytes, observer=observer
         ),
     }
