@@ -115,6 +115,10 @@ class Keys:
     invalidations = f"{PREFIX}invalidations"  # pub/sub channel: something revoked or changed
     revocations_loaded = f"{PREFIX}{{rev}}:loaded"
     revocations_loading = f"{PREFIX}{{rev}}:loading"
+    # The revocation feed of GET /revocations/stream: its sequence counter and a capped log of
+    # recent events for Last-Event-ID replay, one hash tag so its script runs in one slot.
+    revocation_seq = f"{PREFIX}{{revfeed}}:seq"
+    revocation_log = f"{PREFIX}{{revfeed}}:log"
 
     @staticmethod
     def revoked_jti(jti: str) -> str:

@@ -25,6 +25,8 @@ from authsvc.security.jwt import TokenCodec
 from authsvc.security.passwords import HashingService
 from authsvc.security.policy import PasswordValidator
 from authsvc.sessions.store import SessionStore
+from authsvc.tokens.feed import RevocationFeed
+from authsvc.tokens.hub import RevocationHub
 from authsvc.tokens.introspection import Introspector
 from authsvc.tokens.revocations import RevocationList
 from authsvc.tokens.service import TokenService
@@ -60,3 +62,5 @@ class AppState:
     mail_counts: Counter[str] = field(default_factory=Counter)  # "sent", "failed"
     meter: Meter = field(default_factory=Meter)
     extras: dict[str, Any] = field(default_factory=dict)
+    revocation_feed: RevocationFeed | None = None  # numbered revocation events (publish)
+    revocation_hub: RevocationHub | None = None  # this process's GET /revocations/stream

@@ -22,6 +22,7 @@ from authsvc.kv import Keys
 from authsvc.tokens.repository import TokenRepository
 
 Notify = Callable[[str], Awaitable[None]]
+Announce = Callable[..., Awaitable[object]]  # (reason, jti=, family=, sid=, sub=): the feed
 
 log = logging.getLogger("authsvc.revocations")
 
@@ -34,20 +35,24 @@ def _ttl_until(expires_at: datetime | int) -> int:
 class RevocationList:
     def __init__(
         self, redis: Redis, sessions: async_sessionmaker[AsyncSession],
-        notify: Notify | None = None,
+        notify: Notify | None = None, announce: Announce | None = None,
     ) -> None:
         self._notify = notify  # tells every process's introspection cache
+        self.announce = announce  # tells resource servers (GET /revocations/stream)
         self.redis = redis
         self._sessions = sessions
         self._reload_lock = asyncio.Lock()
 
     async def revoke_jti(
-        self, session: AsyncSession, jti: str, expires_at: datetime, reason: str
+        self, session: AsyncSession, jti: str, expires_at: datetime, reason: str, **ids: str
     ) -> None:
+        """`ids`: what else the event names (`sid`, `family`, `sub`)."""
         await TokenRepository(session).add_revocation(jti, expires_at, reason)
         await self.redis.set(Keys.revoked_jti(jti), reason, ex=_ttl_until(expires_at))
         if self._notify is not None:
             await self._notify(f"jti:{jti}")
+        if self.announce is not None:
+            await self.announce(reason, jti=jti, **ids)
 
     async def revoke_family(
         self, session: AsyncSession, family_id: uuid.UUID, expires_at: datetime, reason: str
@@ -59,6 +64,8 @@ class RevocationList:
         await self.redis.set(Keys.revoked_family(str(family_id)), reason, ex=_ttl_until(expires_at))
         if self._notify is not None:
             await self._notify(f"family:{family_id}")
+        if self.announce is not None:  # access tokens carry their family as `sid`
+            await self.announce(reason, family=str(family_id), sid=str(family_id))
 
     async def ensure_loaded(self) -> None:
         """Rebuild the Redis side from the database if Redis lost it. Idempotent."""
