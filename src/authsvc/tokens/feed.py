@@ -28,11 +28,17 @@ FIELDS = ("jti", "family", "sid", "sub", "kid")
 # KEYS: sequence, log. ARGV: event JSON, log length, channel, first sequence if none.
 _PUBLISH = """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[4]) end
-local seq = redis.call('INCR', KEYS[1])
+local seq = string.format('%d', redis.call('INCR', KEYS[1]))  -- exact: below 2^53
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'e', ARGV[1])
 redis.call('PUBLISH', ARGV[3], 'event:' .. seq .. ':' .. ARGV[1])
 return seq
 """
+
+
+def _first() -> int:
+    """Where a new sequence starts: now in microseconds, above any number an earlier
+    (lost) sequence could have reached."""
+    return int(time.time() * 1_000_000)
 
 
 def event_of(reason: str, **ids: Any) -> dict[str, str]:
@@ -67,9 +73,8 @@ class RevocationFeed:
     async def publish(self, reason: str, **ids: Any) -> int:
         """Number and send one event; returns its sequence number."""
         body = orjson.dumps(event_of(reason, **ids))
-        first = int(time.time() * 1_000_000)
         seq = await self._publish(keys=[Keys.revocation_seq, Keys.revocation_log],
-                                  args=[body, self.window, Keys.invalidations, first])
+                                  args=[body, self.window, Keys.invalidations, _first()])
         return int(seq)
 
     async def key_retired(self, kid: str) -> int:
@@ -78,8 +83,13 @@ class RevocationFeed:
         return await self.publish("key_retired", kid=kid)
 
     async def current(self) -> int:
+        """The last sequence number (started now if there is none yet, so that a client can
+        resume from it)."""
         raw = await self.redis.get(Keys.revocation_seq)
-        return int(raw) if raw else 0
+        if raw is None:
+            await self.redis.set(Keys.revocation_seq, _first(), nx=True)
+            raw = await self.redis.get(Keys.revocation_seq)
+        return int(raw or 0)
 
     async def since(self, last: int) -> list[tuple[int, bytes]] | None:
         """Every event after `last`, in order, or None when some of them are no longer held
