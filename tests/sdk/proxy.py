@@ -31,8 +31,10 @@ class StreamCutter:
         async def close() -> None:
             if self._server is not None:
                 self._server.close()
-            for writer in list(self.streams):
-                writer.close()
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(close(), self.loop).result(5)
         self.loop.call_soon_threadsafe(self.loop.stop)

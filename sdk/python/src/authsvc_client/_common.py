@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ import httpx
 
 from authsvc_client.cache import AnswerCache, cache_key
 from authsvc_client.errors import AuthsvcRefused, AuthsvcUnavailable
+from authsvc_client.sse import EventParser
 
 log = logging.getLogger("authsvc_client")
 
@@ -184,14 +186,28 @@ class Base:
         key = cache_key(token, client_ip, user_agent)
         return key, self.cache.get(key) if self.cache_ttl > 0 else None
 
+    def _on_line(self, parser: EventParser, line: str) -> str | None:
+        """One line of the revocation stream (a keep-alive comment too: the stream is alive);
+        returns the type of the event it completed, if any."""
+        self.cache.heard()
+        event = parser.feed(line)
+        if event is None:
+            return None
+        self._on_event(event.type, event.data, event.id)
+        return event.type
+
     def _on_event(self, kind: str, data: str, event_id: str | None) -> None:
         """One event of the revocation stream, applied to the cache."""
-        import json
-
         if event_id:
             self.last_event_id = event_id
         if kind == "ready":
-            self.cache.up()
+            # Silent for longer than two keep-alives: counted as down, even before the read
+            # times out (a network that drops packets without closing the connection).
+            try:
+                keepalive = float(json.loads(data).get("keepalive", 15))
+            except (ValueError, AttributeError, TypeError):
+                keepalive = 15.0
+            self.cache.up(stale_after=min(2 * keepalive + 1, self.stream_timeout))
         elif kind == "reset":
             self.cache.reset()
         elif kind == "revoked":

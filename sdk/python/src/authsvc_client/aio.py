@@ -20,7 +20,7 @@ from authsvc_client._common import (
     log,
     transport_error,
 )
-from authsvc_client.sse import EventParser, aevents
+from authsvc_client.sse import EventParser
 
 
 class AsyncAuthsvcClient(Base):
@@ -80,7 +80,7 @@ class AsyncAuthsvcClient(Base):
 
     @property
     def stream_connected(self) -> bool:
-        return self.cache.connected
+        return self.cache.live
 
     async def aclose(self) -> None:
         self._closed = True
@@ -124,9 +124,8 @@ class AsyncAuthsvcClient(Base):
                     async with http.stream("GET", url, headers=self._stream_headers()) as response:
                         checked(response)
                         parser = EventParser()
-                        async for event in aevents(response.aiter_lines(), parser):
-                            self._on_event(event.type, event.data, event.id)
-                            if event.type == "ready":
+                        async for line in response.aiter_lines():
+                            if self._on_line(parser, line) == "ready":
                                 delay = 0.1
                 except asyncio.CancelledError:
                     raise

@@ -56,6 +56,8 @@ class AnswerCache:
         self.clock = clock
         self.connected = False
         self.generation = 0
+        self.stale_after = 45.0  # seconds of silence after which the stream counts as dead
+        self.last_heard = 0.0
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, dict[str, Any], tuple[tuple[str, str], ...]]] = {}
         self._index: dict[tuple[str, str], set[str]] = {}
@@ -67,8 +69,12 @@ class AnswerCache:
     def begin(self) -> int:
         return self.generation
 
+    @property
+    def live(self) -> bool:
+        return self.connected and self.clock() - self.last_heard <= self.stale_after
+
     def get(self, key: str) -> dict[str, Any] | None:
-        if not self.connected:
+        if not self.live:
             return None
         with self._lock:
             entry = self._entries.get(key)
@@ -96,7 +102,7 @@ class AnswerCache:
         if kid:
             names.append(("kid", kid))
         with self._lock:
-            if not self.connected or generation != self.generation:
+            if not self.live or generation != self.generation:
                 return
             if len(self._entries) >= self.max_entries:
                 self._clear()
@@ -132,11 +138,17 @@ class AnswerCache:
             self.generation += 1
             self._clear()
 
-    def up(self) -> None:
+    def heard(self) -> None:
+        """A line arrived on the stream (an event or a keep-alive)."""
+        self.last_heard = self.clock()
+
+    def up(self, stale_after: float = 45.0) -> None:
         """The stream is live (its `ready` arrived): caching may start."""
         with self._lock:
             self.generation += 1
             self._clear()
+            self.stale_after = stale_after
+            self.last_heard = self.clock()
             self.connected = True
 
     def down(self) -> None:

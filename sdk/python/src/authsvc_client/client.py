@@ -20,7 +20,7 @@ from authsvc_client._common import (
     log,
     transport_error,
 )
-from authsvc_client.sse import EventParser, events
+from authsvc_client.sse import EventParser
 
 
 class AuthsvcClient(Base):
@@ -91,7 +91,7 @@ class AuthsvcClient(Base):
 
     @property
     def stream_connected(self) -> bool:
-        return self.cache.connected
+        return self.cache.live
 
     def close(self) -> None:
         self._closed.set()
@@ -145,11 +145,10 @@ class AuthsvcClient(Base):
                         self._stream_response = response
                         checked(response)
                         parser = EventParser()
-                        for event in events(response.iter_lines(), parser):
+                        for line in response.iter_lines():
                             if self._closed.is_set():
                                 break
-                            self._on_event(event.type, event.data, event.id)
-                            if event.type == "ready":
+                            if self._on_line(parser, line) == "ready":
                                 delay = 0.1
                 except Exception as exc:  # noqa: BLE001 - any failure: uncached until back
                     log.info("revocation stream down: %s", exc)

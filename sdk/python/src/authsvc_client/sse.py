@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 
 
@@ -43,17 +42,3 @@ class EventParser:
         if not data:
             return None
         return Event(kind, data, self.last_id)
-
-
-def events(lines: Iterable[str], parser: EventParser) -> Iterator[Event]:
-    for line in lines:
-        event = parser.feed(line)
-        if event is not None:
-            yield event
-
-
-async def aevents(lines: AsyncIterable[str], parser: EventParser) -> AsyncIterator[Event]:
-    async for line in lines:
-        event = parser.feed(line)
-        if event is not None:
-            yield event
