@@ -1,5 +1,5 @@
 """The library against real authsvc processes: two replicas on the run's PostgreSQL and Redis
-(module-wide), users and tokens made over HTTP, service clients registered in the database."""
+(for the whole run), users and tokens made over HTTP, service clients registered in the database."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def stop(server: Server) -> None:
         server.process.wait()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def replicas(database_url: str, redis_url: str, app: Any) -> Iterator[tuple[Server, Server]]:
     """Two `authsvc serve` processes sharing PostgreSQL and Redis (`app`: migrated first)."""
     pair = (serve(database_url, redis_url), serve(database_url, redis_url))
