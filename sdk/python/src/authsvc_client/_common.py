@@ -166,7 +166,7 @@ class Base:
         self.stream_timeout = stream_timeout
         self.audience = audience
         self.limits = httpx.Limits(max_connections=max_connections,
-                                   max_keepalive_connections=min(max_connections, 20))
+                                   max_keepalive_connections=max_connections)
         self.cache = AnswerCache(self.cache_ttl, max_entries=cache_size)
         self._endpoints: Endpoints | None = None
         self._client_token = ClientToken()
