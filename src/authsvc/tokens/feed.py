@@ -29,7 +29,9 @@ FIELDS = ("jti", "family", "sid", "sub", "kid")
 _PUBLISH = """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[4]) end
 local seq = string.format('%d', redis.call('INCR', KEYS[1]))  -- exact: below 2^53
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'e', ARGV[1])
+-- pcall: a log that cannot take this number (its counter was deleted alone) misses the event;
+-- a replay across the gap then answers "reset". The revocation itself must never fail here.
+redis.pcall('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'e', ARGV[1])
 redis.call('PUBLISH', ARGV[3], 'event:' .. seq .. ':' .. ARGV[1])
 return seq
 """

@@ -92,7 +92,14 @@ async def _replay_then_live(
             yield frame("revoked", seq, data)
 
 
-@router.get("/revocations/stream", responses=error_responses(401, 503))
+STREAM_RESPONSES = {
+    200: {"description": "Server-Sent Events: `revoked`, `reset`, `ready`, keep-alive comments",
+          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+    **error_responses(401, 503),
+}
+
+
+@router.get("/revocations/stream", responses=STREAM_RESPONSES, response_class=StreamingResponse)
 async def revocation_stream(request: Request, state: State) -> Response:
     """Server-Sent Events of every revocation (client authentication as for /introspect)."""
     view = await state.clients.authenticate(request.headers.get("authorization"), {})
