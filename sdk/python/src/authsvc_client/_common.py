@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,9 @@ log = logging.getLogger("authsvc_client")
 METADATA_PATH = "/.well-known/oauth-authorization-server"  # RFC 8414 §3
 USER_AGENT = "authsvc-client"
 INACTIVE: dict[str, Any] = {"active": False}
+# Requests are small and answered at once: without TCP_NODELAY the body, written after the
+# headers, waits for the peer's delayed ACK (measured: ~10x fewer sequential requests).
+SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ import httpx
 
 from authsvc_client._common import (
     METADATA_PATH,
+    SOCKET_OPTIONS,
     Base,
     Endpoints,
     answer_of,
@@ -37,7 +38,7 @@ class AuthsvcClient(Base):
     def __init__(self, base_url: str, client_id: str, client_secret: str,
                  cache_ttl: float = 0, **options: Any) -> None:
         super().__init__(base_url, client_id, client_secret, cache_ttl, **options)
-        self._http = httpx.Client(timeout=self.timeout, limits=self.limits)
+        self._http = self._pool()
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._stream_thread: threading.Thread | None = None
@@ -111,6 +112,10 @@ class AuthsvcClient(Base):
         self.close()
 
     # ------------------------------------------------------------- internals
+    def _pool(self) -> httpx.Client:
+        transport = httpx.HTTPTransport(limits=self.limits, socket_options=SOCKET_OPTIONS)
+        return httpx.Client(timeout=self.timeout, transport=transport)
+
     def _send(self, method: str, url: str, *, auth: bool = True, **kwargs: Any) -> httpx.Response:
         headers = self._headers() if auth else {"User-Agent": "authsvc-client"}
         try:
@@ -123,7 +128,7 @@ class AuthsvcClient(Base):
             self._pid = os.getpid()
             self._stream_thread = None
             self.cache.down()
-            self._http = httpx.Client(timeout=self.timeout, limits=self.limits)
+            self._http = self._pool()
         thread = self._stream_thread
         if (thread is not None and thread.is_alive()) or self._closed.is_set():
             return
