@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     redis_sentinel_master: str = "mymaster"
     user_cache_ttl: int = Field(300, ge=1)
     introspection_cache_ttl: float = Field(1.0, ge=0, le=10)  # 0: every check asks Redis
+    # GET /revocations/stream: seconds between keep-alive comments, events kept for a
+    # Last-Event-ID replay, open streams a process serves.
+    revocation_stream_keepalive: float = Field(15.0, ge=0.05, le=300)
+    revocation_replay_window: int = Field(10_000, ge=10, le=1_000_000)
+    revocation_stream_max: int = Field(1000, ge=1, le=100_000)
 
     # Tokens
     jwt_secret: SecretStr | None = None

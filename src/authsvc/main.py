@@ -43,7 +43,9 @@ from authsvc.security.passwords import HashingService
 from authsvc.security.policy import Blocklist, PasswordValidator, PolicyRules
 from authsvc.sessions.store import SessionStore
 from authsvc.state import AppState
+from authsvc.tokens.feed import RevocationFeed
 from authsvc.tokens.grants import default_grants
+from authsvc.tokens.hub import RevocationHub, stop_streams_on_signals
 from authsvc.tokens.introspection import Introspector
 from authsvc.tokens.nearcache import NearCache
 from authsvc.tokens.repository import TokenRepository
@@ -78,12 +80,18 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
     )
     binding = ClientBinding(settings.token_binding, settings.jwt_key)
     near = NearCache(redis, ttl=settings.introspection_cache_ttl)
-    revocations = RevocationList(redis, sessions, notify=near.changed,
+    feed = RevocationFeed(redis, window=settings.revocation_replay_window)
+    revocations = RevocationList(redis, sessions, notify=near.changed, announce=feed.publish,
                                  poll=settings.revocation_mark_poll)
     near.listeners.append(revocations.seen_message)
     audit = AuditLog(sessions, defer=settings.embedded_database)
     audit.listeners.append(meter.event)
-    user_cache = UserCache(redis, settings.user_cache_ttl, meter, notify=near.changed)
+
+    async def user_changed(what: str) -> None:  # roles, MFA, enabled: cached answers are stale
+        await near.changed(what)
+        await feed.publish("user_changed", sub=what.partition(":")[2])
+
+    user_cache = UserCache(redis, settings.user_cache_ttl, meter, notify=user_changed)
     tokens = TokenService(settings, codec, binding, revocations, audit, meter)
     mail_counts: Counter[str] = Counter()
 
@@ -131,6 +139,8 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         mail_counts=mail_counts,
         meter=meter,
         passkeys=PasskeyRuntime.build(redis, settings),
+        revocation_feed=feed,
+        revocation_hub=RevocationHub(redis, max_listeners=settings.revocation_stream_max),
     )
     async def refresh_is_live(claims: dict[str, Any]) -> bool:
         async with sessions() as session:
@@ -162,6 +172,8 @@ def start_pool_sampler(state: AppState) -> asyncio.Task[None] | None:
 async def close_state(state: AppState) -> None:
     await state.revocations.stop()
     await state.introspector.near.stop()
+    if state.revocation_hub is not None:
+        await state.revocation_hub.stop()
     await state.audit.drain()
     await state.courier.drain(state.settings.smtp_timeout)
     state.hasher.close()
@@ -233,9 +245,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
             log.warning("authsvc: %s", describe(settings))
         sampler = start_pool_sampler(state)
+        assert state.revocation_hub is not None
+        restore_signals = stop_streams_on_signals(state.revocation_hub)
         try:
             yield
         finally:
+            restore_signals()
             if sampler is not None:
                 sampler.cancel()
             await close_state(state)
@@ -267,6 +282,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from authsvc.passkeys.router import router as passkeys_router
     from authsvc.recovery.router import router as recovery_router
     from authsvc.tokens.router import router as token_router
+    from authsvc.tokens.stream import router as stream_router
     from authsvc.web.headers import SecurityHeaders
     from authsvc.web.router import router as web_router
     from authsvc.web.templating import STATIC_DIR
@@ -275,6 +291,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # which reach the API's bearer /logout below.
     app.include_router(web_router)
     app.include_router(token_router)
+    app.include_router(stream_router)
     app.include_router(identity_router)
     app.include_router(mfa_router)
     app.include_router(passkeys_router)

@@ -38,6 +38,7 @@ from authsvc.kv import Keys
 from authsvc.tokens.repository import TokenRepository
 
 Notify = Callable[[str], Awaitable[None]]
+Announce = Callable[..., Awaitable[object]]  # (reason, jti=, family=, sid=, sub=): the feed
 
 log = logging.getLogger("authsvc.revocations")
 
@@ -75,9 +76,10 @@ def parse_mark(value: bytes | str | None) -> int | None:
 class RevocationList:
     def __init__(
         self, redis: Redis, sessions: async_sessionmaker[AsyncSession],
-        notify: Notify | None = None, poll: float = 1.0,
+        notify: Notify | None = None, announce: Announce | None = None, poll: float = 1.0,
     ) -> None:
         self._notify = notify  # tells every process's introspection cache
+        self.announce = announce  # tells resource servers (GET /revocations/stream)
         self.redis = redis
         self._sessions = sessions
         self._reload_lock = asyncio.Lock()
@@ -89,19 +91,23 @@ class RevocationList:
 
     # ------------------------------------------------------------------ writes
     async def revoke_jti(
-        self, session: AsyncSession, jti: str, expires_at: datetime, reason: str
+        self, session: AsyncSession, jti: str, expires_at: datetime, reason: str, **ids: str
     ) -> None:
+        """`ids`: what else the event names (`sid`, `family`, `sub`)."""
         await TokenRepository(session).add_revocation(jti, expires_at, reason)
         mark = await self._mark(session)
-        self._after_commit(session, Keys.revoked_jti(jti), reason, expires_at, mark, f"jti:{jti}")
+        self._after_commit(session, Keys.revoked_jti(jti), reason, expires_at, mark, f"jti:{jti}",
+                           {"jti": jti, **ids})
 
     async def revoke_family(
         self, session: AsyncSession, family_id: uuid.UUID, expires_at: datetime, reason: str
     ) -> None:
         await TokenRepository(session).revoke_family(family_id, reason)
         mark = await self._mark(session)
+        # access tokens carry their family as `sid`
         self._after_commit(session, Keys.revoked_family(str(family_id)), reason, expires_at,
-                           mark, f"family:{family_id}")
+                           mark, f"family:{family_id}",
+                           {"family": str(family_id), "sid": str(family_id)})
 
     async def _mark(self, session: AsyncSession) -> int:
         """One mark a transaction, however many revocations it makes."""
@@ -112,14 +118,26 @@ class RevocationList:
         return int(mark)
 
     def _after_commit(self, session: AsyncSession, key: str, reason: str,
-                      expires_at: datetime, mark: int, what: str) -> None:
+                      expires_at: datetime, mark: int, what: str, ids: dict[str, str]) -> None:
         async def write() -> None:
             self.seen(mark)  # committed: this process never accepts a marker below it again
             await self.write(key, reason, expires_at, mark)
             if self._notify is not None:
                 await self._notify(f"{what}@{mark}")
+            if self.announce is not None:
+                await self.announce(reason, **ids)
 
         after_commit(session, write)
+
+    def announce_after_commit(self, session: AsyncSession, reason: str, **ids: str) -> None:
+        """Tell resource servers (GET /revocations/stream) once the transaction committed: an
+        event heard before the commit would let them cache the still-active answer again."""
+        announce = self.announce
+        if announce is not None:
+            async def send() -> None:
+                await announce(reason, **ids)
+
+            after_commit(session, send)
 
     async def write(self, key: str, reason: str, expires_at: datetime | int, mark: int) -> None:
         """The Redis side of one committed revocation. If Redis refuses it, the marker is

@@ -273,7 +273,9 @@ class TokenService:
     async def revoke_access(self, session: AsyncSession, claims: dict[str, Any],
                             reason: str) -> None:
         expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
-        await self.revocations.revoke_jti(session, claims["jti"], expires, reason)
+        sid = claims.get("sid") or ""
+        await self.revocations.revoke_jti(session, claims["jti"], expires, reason, sid=sid,
+                                          family=sid, sub=str(claims.get("sub") or ""))
         self.meter.token("revoked")
 
     async def revoke_family_of(self, session: AsyncSession, sid: str | None, reason: str) -> None:
@@ -299,6 +301,7 @@ class TokenService:
             await self.revocations.revoke_family(session, family.id, family.expires_at, reason)
             self.meter.token("revoked")
             count += 1
+        self.revocations.announce_after_commit(session, reason, sub=str(user_id))  # all of them
         return count
 
     async def revoke(self, session: AsyncSession, token: str, hint: str | None) -> None:
