@@ -18,6 +18,7 @@ from authsvc.audit.service import AuditLog
 from authsvc.clients.service import ClientService
 from authsvc.config import Settings, load_settings
 from authsvc.courier import Courier, MessageFactory, make_sender
+from authsvc.courier.sender import LOG_TRANSPORT_WARNING
 from authsvc.db import make_engine, make_sessionmaker
 from authsvc.errors import install_handlers
 from authsvc.identity.cache import UserCache, UserDirectory
@@ -85,11 +86,13 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         mail_counts.update(["failed"])
         meter.mail_failed()
 
-    courier = Courier(  # a failed mail is logged by the courier and counted here
-        make_sender(settings), retries=settings.smtp_retries,
-        on_sent=lambda: mail_counts.update(["sent"]),
-        on_failure=mail_failed,
-    )
+    def mail_sent() -> None:
+        mail_counts.update(["sent"])
+        meter.mail_sent()
+
+    # A failed mail is logged by the courier and counted here.
+    courier = Courier.from_settings(settings, sessions, make_sender(settings),
+                                    on_sent=mail_sent, on_failure=mail_failed)
     state = AppState(
         settings=settings,
         engine=engine,
@@ -155,7 +158,7 @@ def start_pool_sampler(state: AppState) -> asyncio.Task[None] | None:
 async def close_state(state: AppState) -> None:
     await state.introspector.near.stop()
     await state.audit.drain()
-    await state.courier.drain(state.settings.smtp_timeout)
+    await state.courier.stop(state.settings.smtp_timeout)
     state.hasher.close()
     await state.redis.aclose()
     await state.engine.dispose()
@@ -195,6 +198,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state = await build_state(settings, meter)
         app.state.authsvc = state
         state.introspector.near.start()  # the server's, not the CLI's: only it introspects
+        state.courier.start()  # the outbox worker: the server's too (the CLI only queues)
+        if settings.mail_transport == "log":
+            log.error(LOG_TRANSPORT_WARNING)
         if settings.embedded_database or settings.embedded_redis:
             log.warning(
                 "authsvc %s running the %s profile on embedded defaults (%s%s): "
