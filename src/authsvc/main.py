@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from authsvc import __version__
 from authsvc.audit.service import AuditLog
 from authsvc.clients.service import ClientService
-from authsvc.config import Settings, load_settings
+from authsvc.config import ConfigError, Settings, load_settings
 from authsvc.courier import Courier, MessageFactory, make_sender
 from authsvc.courier.sender import LOG_TRANSPORT_WARNING
 from authsvc.db import make_engine, make_sessionmaker
@@ -34,6 +34,7 @@ from authsvc.protection.patterns import StuffingDetector
 from authsvc.protection.ratelimit import LocalShare, Rate, RateLimiter
 from authsvc.responses import JSONResponse
 from authsvc.security.binding import ClientBinding
+from authsvc.security.breached import BreachedPasswords, BreachFile, RangeApi
 from authsvc.security.crypto import Encryptor
 from authsvc.security.csrf import PreSessionCsrf
 from authsvc.security.jwt import TokenCodec
@@ -127,6 +128,7 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         mfa=MfaRuntime.build(redis, settings),
         mail_counts=mail_counts,
         meter=meter,
+        breached=await load_breached_passwords(settings),
     )
     async def refresh_is_live(claims: dict[str, Any]) -> bool:
         async with sessions() as session:
@@ -138,6 +140,23 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
     )
     state.introspector.limiter = state.limiter
     return state
+
+
+async def load_breached_passwords(settings: Settings) -> BreachedPasswords:
+    """The range API (AUTHSVC_BREACHED_PASSWORDS=hibp) and the operator's file, if any."""
+    api = None
+    if settings.breached_passwords == "hibp":
+        api = RangeApi(settings.breached_passwords_url, timeout=settings.breached_passwords_timeout)
+    file = None
+    if settings.breached_passwords_file is not None:
+        path = settings.breached_passwords_file
+        try:
+            file = await asyncio.to_thread(BreachFile.load, path)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"AUTHSVC_BREACHED_PASSWORDS_FILE: {exc}") from None
+        log.info("breached passwords: %d digests from %s", len(file), path)
+    return BreachedPasswords(api=api, file=file,
+                             fail_closed=settings.breached_passwords_fail == "closed")
 
 
 def start_pool_sampler(state: AppState) -> asyncio.Task[None] | None:
@@ -159,6 +178,7 @@ async def close_state(state: AppState) -> None:
     await state.introspector.near.stop()
     await state.audit.drain()
     await state.courier.stop(state.settings.smtp_timeout)
+    await state.breached.aclose()
     state.hasher.close()
     await state.redis.aclose()
     await state.engine.dispose()

@@ -112,7 +112,8 @@ class RecoveryService:
         if user is None or not user.is_active:
             raise InvalidActionToken()
         password = self.identity.prepare_password(new_password)
-        self.identity.check_policy(password, email=user.email, mfa_enabled=user.mfa_enabled)
+        await self.identity.check_policy(password, email=user.email,
+                                         mfa_enabled=user.mfa_enabled)
         if user.mfa_enabled:
             await self._second_factor(user, method, code, client)
         if await self.tokens.spend(action.id, RESET, now) is None:
