@@ -164,13 +164,16 @@ async def test_account_page_refuses_a_breached_new_password(
 
 
 async def test_api_reset_refuses_a_breached_password_and_keeps_the_link(
-    make_settings: Any, smtp_sink: SmtpSink, source: dict[str, Any]
+    make_settings: Any, smtp_sink: SmtpSink, source: dict[str, Any], range_api: RangeServer
 ) -> None:
     async with breach_world(make_settings, smtp_sink, **source) as world:
         user = await flows.register(world.api, password=GOOD)
         token = await reset_token_for(world.api, smtp_sink, user["email"])
         refused_as_breached(await reset(world.api, token, BREACHED))
+        asked = len(range_api.requests)
         assert (await reset(world.api, token, "Fresh-Lantern-Harbour-55")).status_code == 204
+        if "breached_passwords" in source:  # one look-up per reset, not one per check
+            assert len(range_api.requests) == asked + 1
 
 
 async def test_reset_page_refuses_a_breached_password(
@@ -293,3 +296,21 @@ async def test_the_pages_ask_for_a_new_password_before_anything_else(
         setup = await api.post("/account/totp/setup", data={"csrf_token": csrf_of(page)})
         assert setup.status_code == 303
         assert 'id="totp-secret"' in (await api.get("/account")).text  # the account is open
+
+
+async def test_a_page_login_through_the_second_factor_also_leads_to_the_password_form(
+    make_settings: Any, smtp_sink: SmtpSink, range_api: RangeServer
+) -> None:
+    async with breach_world(make_settings, smtp_sink, breached_passwords="hibp",
+                            breached_passwords_url=range_api.url) as world:
+        api = world.api
+        user = await flows.register(api, password=GOOD)
+        secret, _, _ = await enrol_totp(world, user)
+        range_api.add(GOOD)
+        started = await login_page(api, user["email"], GOOD, next="/account?tab=x")
+        assert started.headers["location"] == "/login/mfa"
+        form = await api.get("/login/mfa")
+        done = await api.post("/login/mfa", data={
+            "method": "totp", "code": code_at(secret, world.clock.t), "csrf_token": csrf_of(form)})
+        assert done.status_code == 303 and done.headers["location"] == "/account"
+        assert "Choose a new password before going on" in (await api.get("/account")).text

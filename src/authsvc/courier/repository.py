@@ -79,7 +79,7 @@ class OutboxRepository:
         )
 
     async def release(self, ids: Sequence[uuid.UUID], worker: str) -> None:
-        """Give back claims that were never tried (shutdown): the try does not count."""
+        """Give back claims whose send did not finish (shutdown): that try does not count."""
         if not ids:
             return
         await self.session.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from typing import TYPE_CHECKING
 
@@ -65,6 +66,8 @@ class IdentityService:
         self.max_password_length = max_password_length
         self.breached = breached if breached is not None and breached.enabled else None
         self._sessions = sessions  # for the breached-at-login mark, which outlives the request
+        # The last new password the policy accepted, with the e-mail and MFA state it was for.
+        self._passed: tuple[str, str | None, bool] | None = None
 
     @classmethod
     def of(cls, state: AppState, session: AsyncSession) -> IdentityService:
@@ -99,14 +102,21 @@ class IdentityService:
                     unmet.append(BREACHED)
             except BreachCheckUnavailable:
                 raise BreachCheckFailed() from None
-        if unmet:
-            error = WeakPassword(
-                "The password does not meet the policy: "
-                + "; ".join(u.message for u in unmet),
-                extra={"unmet": [u.code for u in unmet]},
-            )
-            error.messages = tuple(u.message for u in unmet)
-            raise error
+        if not unmet:
+            self._passed = (password, email, mfa_enabled)
+            return
+        error = WeakPassword(
+            "The password does not meet the policy: " + "; ".join(u.message for u in unmet),
+            extra={"unmet": [u.code for u in unmet]},
+        )
+        error.messages = tuple(u.message for u in unmet)
+        raise error
+
+    def _already_passed(self, password: str, email: str | None, mfa_enabled: bool) -> bool:
+        """The reset checked this very password a moment ago: no second range-API round trip."""
+        if self._passed is None or self._passed[1:] != (email, mfa_enabled):
+            return False
+        return hmac.compare_digest(password.encode(), self._passed[0].encode())
 
     # ---------------------------------------------------------------- registration
     async def register(self, email: str, password: str, display_name: str | None) -> User:
@@ -179,7 +189,8 @@ class IdentityService:
 
     async def set_password(self, user: User, new_password: str) -> None:
         password = self.prepare_password(new_password)
-        await self.check_policy(password, email=user.email, mfa_enabled=user.mfa_enabled)
+        if not self._already_passed(password, user.email, user.mfa_enabled):
+            await self.check_policy(password, email=user.email, mfa_enabled=user.mfa_enabled)
         user.password_hash = await self.hasher.hash_password(password)
         user.password_changed_at = utcnow()
         user.password_reset_required = False

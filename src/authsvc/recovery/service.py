@@ -71,9 +71,11 @@ class RecoveryService:
         """Mail a reset link and code to an active account; for anything else do the same work
         and send nothing. The caller answers 202 either way, so neither the answer nor its
         timing tells whether the address has an account (fastapi-users' "same work" rule)."""
-        canonical = try_canonical_email(email) or email.strip().lower()[:320]
+        address = try_canonical_email(email)
+        canonical = address or email.strip().lower()[:320]
         under_limit = await self._account_budget(canonical)
-        user = await self.identity.users.get_by_email(canonical)
+        # Only an address can have an account (and junk, a NUL byte say, must not reach SQL).
+        user = await self.identity.users.get_by_email(address) if address else None
         if user is None or not user.is_active or not under_limit:
             # The same DELETE a real request runs, on an id that matches nothing, and the same
             # sealing and outbox INSERT, of a row that is never sent.
