@@ -86,6 +86,7 @@ class Courier:
         self._idle_pass = 0
         self._sending: set[uuid.UUID] = set()
         self._last_purge = float("-inf")
+        self._outage = False
 
     @classmethod
     def from_settings(cls, settings: Any, sessions: async_sessionmaker[AsyncSession],
@@ -194,11 +195,16 @@ class Courier:
             try:
                 handled = await self.run_once()
             except Exception as exc:
-                log.error("mail: the outbox cannot be read (%s); trying again",
-                          type(exc).__name__)
+                if not self._outage:  # once an outage, not once a poll
+                    log.error("mail: the outbox cannot be read (%s); trying every %g s",
+                              type(exc).__name__, self.poll_interval)
+                self._outage = True
                 self._passes += 1
                 await self._sleep()
                 continue
+            if self._outage:
+                log.warning("mail: the outbox can be read again")
+                self._outage = False
             self._passes += 1
             if handled == 0:
                 self._idle_pass = self._passes
