@@ -6,10 +6,11 @@ from authsvc.courier.models import OutboxMessage
 from authsvc.db import Base
 from authsvc.identity.models import User
 from authsvc.mfa.models import RecoveryCode
+from authsvc.passkeys.models import Passkey
 from authsvc.recovery.models import ActionToken
 from authsvc.tokens.models import RefreshFamily, RefreshToken, Revocation
 
 __all__ = [
-    "ActionToken", "AuditEvent", "Base", "Client", "OutboxMessage", "RecoveryCode", "RefreshFamily",
-    "RefreshToken", "Revocation", "User",
+    "ActionToken", "AuditEvent", "Base", "Client", "OutboxMessage", "Passkey", "RecoveryCode",
+    "RefreshFamily", "RefreshToken", "Revocation", "User",
 ]

@@ -1,7 +1,7 @@
 """mail_outbox (durable mail) and users.password_reset_required (breached at login)
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0007 (0002 on its own branch; re-chained after the passkeys landed on main)
 Create Date: 2026-12-01 22:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
