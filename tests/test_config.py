@@ -83,6 +83,7 @@ PRODUCTION = {
     "redis_url": "redis://cache:6379/0",
     "jwt_secret": GOOD,
     "encryption_key": GOOD,
+    "smtp_host": "mail.internal",  # production needs a mail transport (issue 14)
 }
 
 
@@ -100,6 +101,7 @@ def test_production_starts_with_proper_settings() -> None:
         ({"database_url": None}, "AUTHSVC_DATABASE_URL"),
         ({"redis_url": None}, "AUTHSVC_REDIS_URL"),
         ({"encryption_key": "short"}, "AUTHSVC_ENCRYPTION_KEY"),
+        ({"smtp_host": None}, "AUTHSVC_SMTP_HOST"),
     ],
 )
 def test_production_refuses_weak_settings(override, named) -> None:

@@ -71,9 +71,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         asyncio.run(_migrate(settings))
     _ = settings.jwt_key  # create the development key once, before the workers start
     _ = settings.data_key
+    mail = ("mail only written to the log" if settings.mail_by_log
+            else f"mail via {settings.smtp_host}:{settings.smtp_port}")
     print(f"authsvc: {settings.env} profile, {settings.resolved_database_url.split('://')[0]}"
           f", {'in-process Redis stand-in' if settings.embedded_redis else 'Redis'}"
-          f", listening on http://{args.host}:{args.port}", file=sys.stderr)
+          f", {mail}, listening on http://{args.host}:{args.port}", file=sys.stderr)
     from authsvc.passkeys.relying_party import describe
 
     print(f"authsvc: {describe(settings)}", file=sys.stderr)

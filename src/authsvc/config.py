@@ -104,6 +104,13 @@ class Settings(BaseSettings):
     password_require_digits: bool = True
     password_require_special: bool = True
     hash_threads: int = Field(0, ge=0, le=64)  # 0: one per core
+    # Breached passwords: `hibp` asks a k-anonymity range API (api.pwnedpasswords.com or a
+    # mirror) about every new password; a file of SHA-1 digests is checked with either value.
+    breached_passwords: Literal["off", "hibp"] = "off"  # noqa: S105 - a mode, not a secret
+    breached_passwords_url: str = "https://api.pwnedpasswords.com"  # noqa: S105
+    breached_passwords_timeout: float = Field(2.0, gt=0, le=30)
+    breached_passwords_fail: Literal["open", "closed"] = "open"  # noqa: S105
+    breached_passwords_file: Path | None = None
 
     # Brute force and rate limits
     lockout_max_attempts: int = Field(5, ge=1)
@@ -151,8 +158,16 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
     smtp_timeout: float = Field(10.0, gt=0)
-    smtp_retries: int = Field(3, ge=0, le=10)
+    smtp_retries: int = Field(8, ge=0, le=20)  # tries after the first, from the outbox
     smtp_ca_file: Path | None = None  # CA bundle for the server certificate; None: system CAs
+    # smtp: AUTHSVC_SMTP_HOST must be set. log: mails are only written to the log (refused in
+    # production unless set explicitly). Unset: smtp with a host, else log (not in production).
+    mail_transport: Literal["smtp", "log"] | None = None
+    mail_queue: str = Field("authsvc", min_length=1, max_length=64)  # outbox rows of this service
+    mail_retry_backoff: float = Field(10.0, gt=0, le=3600)  # seconds before the 1st retry, doubling
+    mail_retry_backoff_max: float = Field(3600.0, gt=0)
+    mail_poll_interval: float = Field(2.0, gt=0, le=300)  # how often a worker looks for due mail
+    mail_retention: int = Field(604_800, ge=60)  # seconds sent/failed rows (no body) are kept
     public_url: str | None = None
     reset_token_ttl: int = Field(1800, ge=60)
     verify_token_ttl: int = Field(86_400, ge=60)
@@ -254,7 +269,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} is not an origin such as https://id.example.com")
         return [item.rstrip("/") for item in value]
 
-    @field_validator("issuer", "public_url")
+    @field_validator("issuer", "public_url", "breached_passwords_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
@@ -293,6 +308,18 @@ class Settings(BaseSettings):
                 f"AUTHSVC_ENCRYPTION_KEY must be set to at least {MIN_SECRET_BYTES} bytes in "
                 "production"
             )
+        if self.mail_transport is None and not self.smtp_host:
+            # Issue 14: without this, every reset and verification mail vanished in production.
+            raise ConfigError(
+                "AUTHSVC_SMTP_HOST must be set in production (or AUTHSVC_MAIL_TRANSPORT=log, "
+                "to only write mails to the log)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_mail_transport(self) -> Settings:
+        if self.mail_transport == "smtp" and not self.smtp_host:
+            raise ConfigError("AUTHSVC_MAIL_TRANSPORT=smtp needs AUTHSVC_SMTP_HOST")
         return self
 
     # ---------------------------------------------------------------- derived
@@ -303,6 +330,11 @@ class Settings(BaseSettings):
     @property
     def token_audience(self) -> str:
         return self.audience or self.issuer
+
+    @property
+    def mail_by_log(self) -> bool:
+        """Mails are written to the log instead of being sent."""
+        return self.mail_transport == "log" or (self.mail_transport is None and not self.smtp_host)
 
     @property
     def mail_base_url(self) -> str:

@@ -2,6 +2,7 @@
 
 from authsvc.audit.models import AuditEvent
 from authsvc.clients.models import Client
+from authsvc.courier.models import OutboxMessage
 from authsvc.db import Base
 from authsvc.identity.models import User
 from authsvc.mfa.models import RecoveryCode
@@ -10,6 +11,6 @@ from authsvc.recovery.models import ActionToken
 from authsvc.tokens.models import RefreshFamily, RefreshToken, Revocation
 
 __all__ = [
-    "ActionToken", "AuditEvent", "Base", "Client", "Passkey", "RecoveryCode", "RefreshFamily",
-    "RefreshToken", "Revocation", "User",
+    "ActionToken", "AuditEvent", "Base", "Client", "OutboxMessage", "Passkey", "RecoveryCode",
+    "RefreshFamily", "RefreshToken", "Revocation", "User",
 ]

@@ -117,6 +117,7 @@ async def account_page(state: AppState, mfa: MfaService, signed: SignedIn, user:
         "recovery_codes": None,
         "email_mfa_pending": False,
         "can_resend_verification": True,
+        "password_reset_required": bool(user.password_reset_required),
         **await passkeys_context(state, mfa, signed),
     }
     context.update(extra)
@@ -151,11 +152,9 @@ async def change_password(member: Member, state: State, identity: Identity, db: 
     except WrongCurrentPassword:
         return await account_page(state, mfa, member, user, status=400,
                                   error="Your current password is not right.")
-    except WeakPassword:
-        unmet = state.validator.validate(identity.prepare_password(new), email=user.email,
-                                         mfa_enabled=user.mfa_enabled)
+    except WeakPassword as exc:
         text = "The new password does not meet the requirements: " + "; ".join(
-            u.message for u in unmet) + "."
+            exc.messages or (exc.description,)) + "."
         return await account_page(state, mfa, member, user, status=422, error=text)
     except AuthError as exc:
         return await account_page(state, mfa, member, user, status=exc.status,

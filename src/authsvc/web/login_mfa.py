@@ -19,7 +19,7 @@ from authsvc.mfa.service import MfaService
 from authsvc.state import AppState
 from authsvc.tokens.service import Client
 from authsvc.web.browser import BrowserSession
-from authsvc.web.deps import Browser, PageForm, SessionCsrfChecked
+from authsvc.web.deps import PASSWORD_RENEWAL, Browser, PageForm, SessionCsrfChecked
 from authsvc.web.render import page, redirect
 from authsvc.web.route import PageRoute
 
@@ -91,6 +91,8 @@ async def mfa_complete(state: State, browser: Browser, identity: Identity, db: D
     )
     await state.audit.record("login_success", session=db, user_id=done.user.id,
                              client_ip=client.ip, method=method, channel="web")
+    if done.user.password_reset_required:  # found breached: a new password first
+        return redirect(PASSWORD_RENEWAL)
     return redirect(pending.get("next") or "/account")
 
 

@@ -18,7 +18,13 @@ from authsvc.state import AppState
 from authsvc.tokens.service import Client
 from authsvc.web.browser import BrowserSession
 from authsvc.web.cookies import PRE_SESSION_CSRF, clear_cookie, cookie_name, set_cookie
-from authsvc.web.deps import Browser, PageForm, PreSessionCsrfChecked, check_session_csrf
+from authsvc.web.deps import (
+    PASSWORD_RENEWAL,
+    Browser,
+    PageForm,
+    PreSessionCsrfChecked,
+    check_session_csrf,
+)
 from authsvc.web.login_mfa import start_second_factor
 from authsvc.web.render import page, redirect
 from authsvc.web.route import PageRoute, SharedPathRoute
@@ -64,6 +70,11 @@ async def sign_in(browser: BrowserSession, state: AppState, user: User, client: 
         auth_time=state.session_store.clock(), amr=amr,
         user_agent=(client.user_agent or "")[:200], ip=client.ip or "",
     )
+
+
+def after_login(user: User, target: str) -> str:
+    """Where a fresh session goes: a password found breached is replaced first (/account)."""
+    return PASSWORD_RENEWAL if user.password_reset_required else target
 
 
 def signed_in_redirect(state: AppState, target: str) -> Response:
@@ -123,7 +134,7 @@ async def login(request: Request, state: State, browser: Browser, identity: Iden
     await sign_in(browser, state, user, client, ["pwd"])
     await state.audit.record("login_success", session=db, user_id=user.id, client_ip=client.ip,
                              method="password", channel="web")
-    return signed_in_redirect(state, target)
+    return signed_in_redirect(state, after_login(user, target))
 
 
 # ---------------------------------------------------------------------- register
@@ -150,8 +161,8 @@ async def register(request: Request, state: State, browser: Browser, identity: I
         return again(400, error="Enter your e-mail address and a password.")
     try:
         user = await identity.register(email, password, None)
-    except WeakPassword:
-        return again(422, unmet=unmet_rules(state, identity, password, email))
+    except WeakPassword as exc:
+        return again(422, unmet=list(exc.messages) or [exc.description])
     except Conflict as exc:
         return again(409, error=f"{exc.description} Sign in instead, or reset your password.")
     except AuthError as exc:
@@ -163,12 +174,6 @@ async def register(request: Request, state: State, browser: Browser, identity: I
         return redirect("/login?notice=registered")
     await sign_in(browser, state, user, client, ["pwd"])
     return signed_in_redirect(state, "/account")
-
-
-def unmet_rules(state: AppState, identity: Any, password: str, email: str) -> list[str]:
-    """The rules a refused password failed, as messages (the validator the service used)."""
-    unmet = state.validator.validate(identity.prepare_password(password), email=email)
-    return [u.message for u in unmet]
 
 
 # ------------------------------------------------------------------------ logout

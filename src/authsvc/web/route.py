@@ -44,6 +44,10 @@ class LoginRequired(Exception):
         self.next_path = next_path
 
 
+class PasswordRenewalRequired(Exception):
+    """The user's password was found breached: to the password form before anything else."""
+
+
 class CsrfRefused(AuthError):
     status = 403
     code = "csrf_failed"
@@ -68,6 +72,10 @@ async def on_login_required(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
     # The dead cookie stays for /login to see: it says "your session expired" and drops it.
     return _finish(request, redirect("/login?next=" + quote(exc.next_path, safe="/")))
+
+
+async def on_renewal_required(request: Request, exc: Exception) -> Response:
+    return _finish(request, redirect("/account"))
 
 
 def error_page(status: int, message: str | None, *, headers: dict[str, str] | None = None,
@@ -104,6 +112,7 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
 
 PAGE_HANDLERS: dict[Any, Callable[..., Any]] = {
     LoginRequired: on_login_required,
+    PasswordRenewalRequired: on_renewal_required,
     AuthError: on_auth_error,
     HTTPException: on_http_error,
     RequestValidationError: on_invalid,
