@@ -79,3 +79,33 @@ def test_production_refuses_to_start_and_names_the_setting(tmp_path: Path) -> No
     assert result.returncode == 2
     assert "AUTHSVC_JWT_SECRET" in result.stderr
     assert "short" not in result.stderr.replace("short ", "")
+
+
+async def test_sqlite_reads_back_aware_utc_datetimes(tmp_path: Path) -> None:
+    """Every DateTime column, read through the ORM or as a bare column, is aware UTC on SQLite
+    (naive ones made the reset and verification spends raise TypeError)."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sqlalchemy import select
+
+    from authsvc.db import make_engine, make_sessionmaker
+    from authsvc.migrate import upgrade
+    from authsvc.tokens.models import Revocation
+
+    engine = make_engine(load_settings(data_dir=tmp_path))
+    try:
+        await upgrade(engine)
+        factory = make_sessionmaker(engine)
+        plus_two = datetime(2030, 1, 1, 14, 0, tzinfo=timezone(timedelta(hours=2)))
+        async with factory() as session:
+            session.add(Revocation(jti="j1", expires_at=plus_two, reason="test",
+                                   created_at=datetime.now(UTC)))
+            await session.commit()
+        async with factory() as session:
+            (expires,) = (await session.execute(select(Revocation.expires_at))).one()
+            row = (await session.execute(select(Revocation))).scalar_one()
+        assert expires == row.expires_at == datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+        assert expires.tzinfo is not None and row.created_at.tzinfo is not None
+        assert row.expires_at > datetime.now(UTC)  # comparable with aware "now"
+    finally:
+        await engine.dispose()
