@@ -38,6 +38,14 @@ class ConfigError(ValueError):
     """The configuration cannot be used; the message names the setting."""
 
 
+def default_data_dir() -> Path:
+    """One per-user place, whatever the working directory (XDG Base Directory Specification):
+    `$XDG_DATA_HOME/authsvc`, else `~/.local/share/authsvc`. `AUTHSVC_DATA_DIR` overrides it."""
+    base = os.environ.get("XDG_DATA_HOME", "")
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "share"
+    return root / "authsvc"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AUTHSVC_",
@@ -49,7 +57,7 @@ class Settings(BaseSettings):
 
     env: Environment = "development"
     config_file: Path | None = None
-    data_dir: Path = Path(".authsvc")
+    data_dir: Path = Field(default_factory=lambda: default_data_dir())
 
     # Storage
     database_url: str | None = None
@@ -240,6 +248,11 @@ class Settings(BaseSettings):
         parse_rate(value)
         return value
 
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
     @model_validator(mode="after")
     def _refuse_weak_production(self) -> Settings:
         if self.env != "production":
@@ -294,6 +307,17 @@ class Settings(BaseSettings):
             host, _, port = item.rpartition(":")
             pairs.append((host.strip("[]"), int(port)))
         return pairs
+
+    def storage_lines(self) -> list[str]:
+        """Where this configuration keeps its data, for the start banner and the CLI (stderr)."""
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.resolved_database_url)
+        if self.embedded_database:
+            database = f"SQLite file {Path(url.database or '').absolute()}"
+        else:
+            database = url.render_as_string(hide_password=True)
+        return [f"database: {database}", f"data directory: {self.data_dir}"]
 
     @property
     def resolved_database_url(self) -> str:
