@@ -18,6 +18,7 @@ def environment() -> Environment:
 
 def page(template: str, *, status: int = 200, headers: dict[str, str] | None = None,
          **context: Any) -> HTMLResponse:
+    context.setdefault("status", status)
     html = environment().get_template(template).render(**context)
     return HTMLResponse(html, status_code=status, headers=headers)
 

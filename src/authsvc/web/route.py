@@ -33,6 +33,7 @@ TITLES = {
     404: "Page not found",
     429: "Too many requests",
     503: "Temporarily unavailable",
+    405: "This address does not take that request",
 }
 
 
