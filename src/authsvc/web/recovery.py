@@ -76,11 +76,14 @@ def reset_form(request: Request, state: AppState, token: str, *, status: int = 2
 
 
 @router.get("/reset")
-async def reset_page(request: Request, state: State, token: str | None = None) -> Response:
-    """The form only: the token is neither checked nor spent here (mail scanners follow links)."""
+async def reset_page(request: Request, state: State, recovery: Recovery,
+                     token: str | None = None) -> Response:
+    """The form only: the token is never spent here (mail scanners follow links). A user with
+    MFA is asked for the new password and the second factor on this one page."""
     if not token or len(token) > MAX_TOKEN:
         return link_problem(request, state, RESET_LINK_INCOMPLETE)
-    return reset_form(request, state, token)
+    methods = [m for m in await recovery.reset_factors(token) if m in RESET_METHODS]
+    return reset_form(request, state, token, mfa_methods=methods or None)
 
 
 @router.post("/reset", dependencies=[PreSessionCsrfChecked])
