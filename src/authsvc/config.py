@@ -149,6 +149,15 @@ class Settings(BaseSettings):
     session_idle_timeout: int = Field(1800, ge=30)
     session_absolute_timeout: int = Field(43_200, ge=60)
     allowed_redirect_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Branding of the pages: templates that override ours (by file name), the product's name,
+    # a logo (a same-origin path or a data: URL: the pages' CSP loads images from nowhere else),
+    # and colours (#rrggbb) served as CSS custom properties from /branding.css.
+    page_templates_dir: Path | None = None
+    product_name: str = Field("authsvc", min_length=1, max_length=60)
+    brand_logo_url: str | None = Field(
+        None, pattern=r"^(/[^/\\].*|data:image/[a-z+.-]+;base64,[A-Za-z0-9+/=]+)$")
+    brand_primary_color: str | None = Field(None, pattern=r"^#[0-9a-fA-F]{6}$")
+    brand_primary_text_color: str | None = Field(None, pattern=r"^#[0-9a-fA-F]{6}$")
 
     # Operations
     log_level: str = "INFO"

@@ -194,10 +194,12 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def html_error(status: int, headers: dict[str, str]) -> Response:
+def html_error(request: Request, status: int, headers: dict[str, str]) -> Response:
     """The pages' error page for a browser that hit an unknown path or a failure."""
+    from authsvc.web.render import use
     from authsvc.web.route import error_page
 
+    use(request)
     return error_page(status, None, headers={"Cache-Control": "no-store", **headers})
 
 
@@ -228,7 +230,7 @@ def install_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if wants_html(request):
-            return html_error(exc.status_code, dict(exc.headers or {}))
+            return html_error(request, exc.status_code, dict(exc.headers or {}))
         codes = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
         code = codes.get(exc.status_code, "invalid_request")
         description = exc.detail if isinstance(exc.detail, str) else "The request was refused."
@@ -237,7 +239,7 @@ def install_handlers(app: FastAPI) -> None:
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         response = render_unexpected(request.url.path, exc)
         if wants_html(request):
-            return html_error(response.status_code, {
+            return html_error(request, response.status_code, {
                 k: v for k, v in response.headers.items() if k.lower() == "retry-after"})
         return response
 

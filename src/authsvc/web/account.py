@@ -89,7 +89,8 @@ async def sessions_of(state: AppState, signed: SignedIn) -> list[dict[str, Any]]
 async def account_page(state: AppState, mfa: MfaService, signed: SignedIn, user: User, *,
                        status: int = 200, **extra: Any) -> Response:
     flashes = signed.session.pop_flashes()
-    if flashes:
+    codes, signed.session.shown_codes = signed.session.shown_codes, []
+    if flashes or codes:
         await signed.browser.save()
     context: dict[str, Any] = {
         "csrf_token": signed.csrf_token,
@@ -100,7 +101,7 @@ async def account_page(state: AppState, mfa: MfaService, signed: SignedIn, user:
         "sessions": await sessions_of(state, signed),
         "flashes": flashes,
         "totp_setup": await totp_setup_of(mfa, user),
-        "recovery_codes": None,
+        "recovery_codes": codes or None,
         "email_mfa_pending": False,
         "can_resend_verification": True,
     }

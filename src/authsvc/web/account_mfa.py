@@ -78,9 +78,9 @@ async def totp_confirm(member: Member, state: State, identity: Identity, mfa: Mf
         return await refuse(state, mfa, member, user, 400, WRONG_CODE)
     except AuthError as exc:
         return await refuse(state, mfa, member, user, exc.status, exc.description)
-    await changed(member, user)
-    return await account_page(state, mfa, member, user, recovery_codes=codes,
-                              notice="Authenticator app turned on.")
+    member.session.shown_codes = list(codes)
+    await changed(member, user, "Authenticator app turned on.")
+    return redirect("/account#codes-title")  # PRG: a reload never re-posts the form
 
 
 @router.post("/account/totp/disable")
@@ -138,5 +138,7 @@ async def recovery_codes(member: Member, state: State, identity: Identity, mfa: 
         codes = await Enrolment(mfa).regenerate_recovery_codes(user)
     except AuthError as exc:
         return await refuse(state, mfa, member, user, exc.status, exc.description)
-    return await account_page(state, mfa, member, user, recovery_codes=codes,
-                              notice="New recovery codes made; the old ones no longer work.")
+    member.session.shown_codes = list(codes)
+    member.session.flash("New recovery codes made; the old ones no longer work.")
+    await member.browser.save()
+    return redirect("/account#codes-title")  # PRG: a reload never re-posts the form

@@ -80,7 +80,8 @@ async def mfa_complete(state: State, browser: Browser, identity: Identity, db: D
     except InvalidGrant as exc:
         if exc.description == TOKEN_INVALID:  # expired, spent, or void after wrong codes
             return await start_over(browser)
-        return mfa_page(browser, pending, status=400, error=CODE_INVALID, method=method)
+        return mfa_page(browser, pending, status=400, error=CODE_INVALID, method=method,
+                        invalid=["code"])
     await browser.start(
         user_id=str(done.user.id), user_version=int(done.user.version or 1),
         auth_time=state.session_store.clock(), amr=["pwd", *done.amr],

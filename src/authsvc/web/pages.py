@@ -100,7 +100,8 @@ async def login(request: Request, state: State, browser: Browser, identity: Iden
                                 **extra)
 
     if not username or not password:
-        return again(400, "Enter your e-mail address and your password.")
+        return again(400, "Enter your e-mail address and your password.",
+                     invalid=[n for n in ("username", "password") if not form.get(n)])
     login = PasswordLogin.of(state, identity)
     try:
         user = await login.verify(username, password, client)
@@ -110,7 +111,7 @@ async def login(request: Request, state: State, browser: Browser, identity: Iden
         return again(429, LOCKED if locked else "", retry_after=exc.retry_after,
                      headers={"Retry-After": str(exc.retry_after)})
     except InvalidGrant:
-        return again(400, WRONG_PASSWORD)
+        return again(400, WRONG_PASSWORD, invalid=["password"])
     except EmailNotVerified as exc:
         return again(403, exc.description)
     except AuthError as exc:  # e.g. an over-long password
@@ -146,15 +147,19 @@ async def register(request: Request, state: State, browser: Browser, identity: I
                                 password_policy=state.validator.describe(), **context)
 
     if not email or not password:
-        return again(400, error="Enter your e-mail address and a password.")
+        return again(400, error="Enter your e-mail address and a password.",
+                     invalid=[n for n in ("email", "password") if not form.get(n)])
     try:
         user = await identity.register(email, password, None)
     except WeakPassword:
-        return again(422, unmet=unmet_rules(state, identity, password, email))
+        return again(422, unmet=unmet_rules(state, identity, password, email),
+                     invalid=["password"])
     except Conflict as exc:
-        return again(409, error=f"{exc.description} Sign in instead, or reset your password.")
+        return again(409, error=f"{exc.description} Sign in instead, or reset your password.",
+                     invalid=["email"])
     except AuthError as exc:
-        return again(exc.status, error=exc.description)
+        field = "email" if exc.code == "invalid_email" else "password"
+        return again(exc.status, error=exc.description, invalid=[field])
     await state.audit.record("user_registered", session=db, user_id=user.id, channel="web")
     # As `POST /users`: the verification mail leaves once the account has committed.
     await recovery.send_verification(user)

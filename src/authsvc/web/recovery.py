@@ -56,7 +56,8 @@ async def forgot(request: Request, state: State, recovery: Recovery,
     email = form.get("email", "").strip()
     if not email or len(email) > MAX_EMAIL:
         return pre_session_form(request, state, "forgot.html", status=400, email=email[:MAX_EMAIL],
-                                error="Enter the e-mail address of your account.")
+                                error="Enter the e-mail address of your account.",
+                                invalid=["email"])
     await recovery.request_reset(email)
     return pre_session_form(request, state, "forgot.html", sent=True)
 
@@ -100,20 +101,21 @@ async def reset(request: Request, state: State, browser: Browser, recovery: Reco
     if not token or len(token) > MAX_TOKEN:
         return link_problem(request, state, RESET_LINK_INVALID)
     if not password or len(password) > MAX_PASSWORD:
-        return again(400, error="Choose a new password.")
+        return again(400, error="Choose a new password.", invalid=["password"])
     try:
         user = await recovery.reset_password(token, password, client, method=method or None,
                                              code=code or None)
     except InvalidActionToken:
         return link_problem(request, state, RESET_LINK_INVALID)
     except WeakPassword as exc:
-        return again(422, unmet=list(exc.messages) or [exc.description])
+        return again(422, unmet=list(exc.messages) or [exc.description], invalid=["password"])
     except MfaRequiredForReset as exc:
         asked = bool(method or code)
         return again(400, mfa_methods=list(exc.extra.get("mfa_methods") or []),
-                     error=MFA_MISSING if asked else None, notice=None if asked else MFA_NEEDED)
+                     error=MFA_MISSING if asked else None, notice=None if asked else MFA_NEEDED,
+                     invalid=["code"])
     except InvalidCode:
-        return again(400, error=CODE_INVALID)
+        return again(400, error=CODE_INVALID, invalid=["code"])
     except TooManyRequests as exc:  # the username's lockout, counted by wrong codes too
         wait = format_duration(exc.retry_after)
         return again(429, headers={"Retry-After": str(exc.retry_after)},

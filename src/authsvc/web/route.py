@@ -23,7 +23,7 @@ from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
 from authsvc.errors import AuthError, TooManyRequests, is_store_outage
-from authsvc.web.render import page, redirect
+from authsvc.web.render import page, redirect, use
 
 log = logging.getLogger("authsvc.web")
 
@@ -124,6 +124,7 @@ class PageRoute(APIRoute):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["starlette.exception_handlers"] = (PAGE_HANDLERS, {})
+        use(Request(scope))
         await super().handle(scope, receive, send)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
