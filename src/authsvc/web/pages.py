@@ -14,6 +14,7 @@ from authsvc.identity.login import EmailNotVerified, PasswordLogin
 from authsvc.identity.models import User
 from authsvc.recovery.router import Recovery
 from authsvc.security.redirects import safe_next
+from authsvc.sessions.model import Session
 from authsvc.state import AppState
 from authsvc.tokens.service import Client
 from authsvc.web.browser import BrowserSession
@@ -32,8 +33,11 @@ NOTICES = {
     "signed_out": "You have been signed out.",
     "everywhere": "You have been signed out on every device.",
     "mfa_expired": "Your sign-in took too long or had too many wrong codes. Please start again.",
-    "registered": "Your account is ready. Verify your e-mail address, then sign in.",
+    "registered": "Your account is ready. We sent you a verification e-mail: open its link, "
+                  "then sign in.",
 }
+VERIFICATION_SENT = ("We sent you a verification e-mail at {email}: open its link to confirm "
+                     "your address.")
 
 
 def next_target(state: AppState, value: str | None) -> str:
@@ -57,9 +61,9 @@ def pre_session_form(request: Request, state: AppState, template: str, *, status
 
 
 async def sign_in(browser: BrowserSession, state: AppState, user: User, client: Client,
-                  amr: list[str]) -> None:
+                  amr: list[str]) -> Session:
     """A fresh session for the user under a new id (the old id dies: session fixation)."""
-    await browser.start(
+    return await browser.start(
         user_id=str(user.id), user_version=int(user.version or 1),
         auth_time=state.session_store.clock(), amr=amr,
         user_agent=(client.user_agent or "")[:200], ip=client.ip or "",
@@ -165,7 +169,9 @@ async def register(request: Request, state: State, browser: Browser, identity: I
     await recovery.send_verification(user)
     if state.settings.require_verified_email:
         return redirect("/login?notice=registered")
-    await sign_in(browser, state, user, client, ["pwd"])
+    session = await sign_in(browser, state, user, client, ["pwd"])
+    session.flash(VERIFICATION_SENT.format(email=user.email))
+    await browser.save()
     return signed_in_redirect(state, "/account")
 
 
