@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-
-from dataclasses import dataclass
 
 from alembic import command
 from alembic.config import Config

@@ -22,7 +22,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from tests import processes
 from tests.infra import STRONG_PASSWORD, unique_email
 from tests.recovery.helpers import RESET_SUBJECT, mails

@@ -33,7 +33,8 @@ class Look:
     lang: str = DEFAULT
 
 
-_look: ContextVar[Look] = ContextVar("authsvc_page_look", default=Look())
+_DEFAULT_LOOK = Look()
+_look: ContextVar[Look | None] = ContextVar("authsvc_page_look", default=None)
 
 
 def use(conn: HTTPConnection) -> None:
@@ -59,7 +60,7 @@ def environment(templates_dir: Path | None = None, lang: str = DEFAULT) -> Envir
 
 def page(template: str, *, status: int = 200, headers: dict[str, str] | None = None,
          **context: Any) -> HTMLResponse:
-    look = _look.get()
+    look = _look.get() or _DEFAULT_LOOK
     context.setdefault("status", status)
     context.setdefault("brand", {"name": look.product, "logo_url": look.logo_url,
                                  "colours": look.branded_colours})
