@@ -195,6 +195,8 @@ def test_the_nginx_recipe_as_written(stack: tuple[str, SmtpSink]) -> None:
         css = browser.get("/static/css/app.css")
         assert css.status_code == 200 and "text/css" in css.headers["content-type"]
         assert browser.get("/favicon.ico").status_code == 200
+        branding = browser.get("/branding.css")
+        assert branding.status_code == 200 and "text/css" in branding.headers["content-type"]
 
         # Account recovery: the pages and the mailed link reach authsvc, even signed out.
         browser.post("/logout", data={"csrf_token": csrf_of(browser.get("/account"))})
