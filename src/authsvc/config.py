@@ -42,8 +42,12 @@ def default_data_dir() -> Path:
     """One per-user place, whatever the working directory (XDG Base Directory Specification):
     `$XDG_DATA_HOME/authsvc`, else `~/.local/share/authsvc`. `AUTHSVC_DATA_DIR` overrides it."""
     base = os.environ.get("XDG_DATA_HOME", "")
-    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "share"
-    return root / "authsvc"
+    if base and Path(base).is_absolute():
+        return Path(base) / "authsvc"
+    try:
+        return Path.home() / ".local" / "share" / "authsvc"
+    except RuntimeError:  # no HOME and no passwd entry (a container's arbitrary uid)
+        return Path(".authsvc").absolute()
 
 
 class Settings(BaseSettings):
