@@ -258,3 +258,18 @@ def test_every_string_of_the_pages_has_a_german_translation() -> None:
     compiled = io.BytesIO()
     write_mo(compiled, catalog)
     assert compiled.getvalue() == (po.with_suffix(".mo")).read_bytes(), "run pybabel compile"
+
+
+async def test_a_wrong_current_password_on_the_account_page_marks_that_field(
+        api: infra.Api) -> None:
+    from tests.web.pages import account_csrf, register_page
+
+    await register_page(api)
+    failed = await api.post("/account/password", data={
+        "current_password": "not-my-password-1", "new_password": "Brand-New-Secret-99",
+        "csrf_token": await account_csrf(api)})
+    assert failed.status_code == 400
+    current = tag(failed.text, "current-password")
+    assert 'aria-invalid="true"' in current and "autofocus" in current
+    assert 'aria-describedby="form-error"' in current
+    assert "aria-invalid" not in tag(failed.text, "new-password")

@@ -125,7 +125,9 @@ async def change_password(member: Member, state: State, identity: Identity, db: 
     current, new = form.get("current_password", ""), form.get("new_password", "")
     if not current or not new:
         return await account_page(state, mfa, member, user, status=400,
-                                  error="Enter your current password and a new one.")
+                                  error="Enter your current password and a new one.",
+                                  invalid=[n for n in ("current_password", "new_password")
+                                           if not form.get(n)])
     refused = await step_up(state, mfa, member.browser, user, form, client)
     if refused is not None:
         return await account_page(state, mfa, member, user, status=403, error=refused)
@@ -136,13 +138,15 @@ async def change_password(member: Member, state: State, identity: Identity, db: 
         )
     except WrongCurrentPassword:
         return await account_page(state, mfa, member, user, status=400,
-                                  error="Your current password is not right.")
+                                  error="Your current password is not right.",
+                                  invalid=["current_password"])
     except WeakPassword:
         unmet = state.validator.validate(identity.prepare_password(new), email=user.email,
                                          mfa_enabled=user.mfa_enabled)
         text = "The new password does not meet the requirements: " + "; ".join(
             u.message for u in unmet) + "."
-        return await account_page(state, mfa, member, user, status=422, error=text)
+        return await account_page(state, mfa, member, user, status=422, error=text,
+                                  invalid=["new_password"])
     except AuthError as exc:
         return await account_page(state, mfa, member, user, status=exc.status,
                                   error=exc.description)
