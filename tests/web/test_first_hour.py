@@ -234,6 +234,18 @@ async def test_the_pages_speak_the_browsers_language(api: infra.Api, accept: str
 async def test_a_german_error_page(api: infra.Api) -> None:
     page = await api.get("/no-such-page", headers={**HTML, "Accept-Language": "de"})
     assert page.status_code == 404 and "Fehler 404" in page.text
+    assert "Seite nicht gefunden" in page.text
+
+
+async def test_the_messages_of_a_failed_sign_in_are_german_too(api: infra.Api) -> None:
+    user = await flows.register(api)
+    german = {"Accept-Language": "de"}
+    form = await api.get("/login", headers=german)
+    failed = await api.post("/login", headers=german, data={
+        "username": user["email"], "password": "wrong-password-0", "csrf_token": csrf_of(form)})
+    assert failed.status_code == 400
+    assert "E-Mail-Adresse oder Passwort ist falsch." in failed.text
+    assert "Wrong e-mail or password." not in failed.text
 
 
 def test_every_string_of_the_pages_has_a_german_translation() -> None:
@@ -248,6 +260,10 @@ def test_every_string_of_the_pages_has_a_german_translation() -> None:
     used = {message for _file, _line, message, *_ in extract_from_dir(
         str(root / "templates"), method_map=[("**.html", "jinja2")],
         options_map={"**.html": {"extensions": "jinja2.ext.i18n"}}) if message}
+    marked = {message for _file, _line, message, *_ in extract_from_dir(
+        str(root), method_map=[("*.py", "python")], keywords={"N_": None}) if message}
+    assert "Wrong e-mail or password." in marked  # the pages' messages of the Python code
+    used |= marked
     po = root / "locale" / "de" / "LC_MESSAGES" / "messages.po"
     with po.open("rb") as fh:
         catalog = babel.read_po(fh)

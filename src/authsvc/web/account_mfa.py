@@ -21,17 +21,17 @@ from authsvc.mfa.service import InvalidCode, MfaService
 from authsvc.state import AppState
 from authsvc.web.account import Mfa, account_page, load_user
 from authsvc.web.deps import Member, PageForm, SignedIn
+from authsvc.web.i18n import N_
 from authsvc.web.render import redirect
 from authsvc.web.route import PageRoute
 from authsvc.web.step_up import has_recent_mfa, step_up
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-ADD_NEEDS_MFA = (
+ADD_NEEDS_MFA = N_(
     "Adding another factor needs a recent second factor: sign out, sign in again with your "
-    "code, then add it within a few minutes."
-)
-WRONG_CODE = "That code is not valid. Check it and try again."
+    "code, then add it within a few minutes.")
+WRONG_CODE = N_("That code is not valid. Check it and try again.")
 
 
 async def changed(member: SignedIn, user: User, flash: str | None = None) -> None:

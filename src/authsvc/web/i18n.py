@@ -36,6 +36,11 @@ def negotiate(accept_language: str | None) -> str:
     return min(ranked)[2] if ranked else DEFAULT
 
 
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for "translate later"
+    """Marks a message of the Python code for the catalog; `render.page()` translates it."""
+    return message
+
+
 @lru_cache(maxsize=len(LANGUAGES))
 def translations(lang: str) -> gettext.NullTranslations:
     if lang == DEFAULT:

@@ -20,12 +20,13 @@ from authsvc.state import AppState
 from authsvc.tokens.service import Client
 from authsvc.web.browser import BrowserSession
 from authsvc.web.deps import Browser, PageForm, SessionCsrfChecked
+from authsvc.web.i18n import N_
 from authsvc.web.render import page, redirect
 from authsvc.web.route import PageRoute
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-CODE_INVALID = "That code is not valid. Check it and try again."
+CODE_INVALID = N_("That code is not valid. Check it and try again.")
 
 
 async def start_second_factor(state: AppState, db: Any, identity: Any, browser: BrowserSession,

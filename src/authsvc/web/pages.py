@@ -20,6 +20,7 @@ from authsvc.tokens.service import Client
 from authsvc.web.browser import BrowserSession
 from authsvc.web.cookies import PRE_SESSION_CSRF, clear_cookie, cookie_name, set_cookie
 from authsvc.web.deps import Browser, PageForm, PreSessionCsrfChecked, check_session_csrf
+from authsvc.web.i18n import N_
 from authsvc.web.login_mfa import start_second_factor
 from authsvc.web.render import page, redirect
 from authsvc.web.route import PageRoute, SharedPathRoute
@@ -27,14 +28,16 @@ from authsvc.web.route import PageRoute, SharedPathRoute
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 logout_router = APIRouter(route_class=SharedPathRoute, include_in_schema=False)
 
-WRONG_PASSWORD = "Wrong e-mail or password."  # noqa: S105 - a message
-LOCKED = "Too many failed attempts. For your security, sign-in to this account is paused."
+WRONG_PASSWORD = N_("Wrong e-mail or password.")  # noqa: S105 - a message
+LOCKED = N_("Too many failed attempts. For your security, sign-in to this account is "
+           "paused.")
 NOTICES = {
-    "signed_out": "You have been signed out.",
-    "everywhere": "You have been signed out on every device.",
-    "mfa_expired": "Your sign-in took too long or had too many wrong codes. Please start again.",
-    "registered": "Your account is ready. We sent you a verification e-mail: open its link, "
-                  "then sign in.",
+    "signed_out": N_("You have been signed out."),
+    "everywhere": N_("You have been signed out on every device."),
+    "mfa_expired": N_("Your sign-in took too long or had too many wrong codes. Please start "
+                      "again."),
+    "registered": N_("Your account is ready. We sent you a verification e-mail: open its link, "
+                     "then sign in."),
 }
 VERIFICATION_SENT = ("We sent you a verification e-mail at {email}: open its link to confirm "
                      "your address.")

@@ -21,6 +21,7 @@ from authsvc.recovery.service import InvalidActionToken, MfaRequiredForReset
 from authsvc.state import AppState
 from authsvc.web.cookies import PRE_SESSION_CSRF, clear_cookie
 from authsvc.web.deps import Browser, PageForm, PreSessionCsrfChecked
+from authsvc.web.i18n import N_
 from authsvc.web.pages import pre_session_form
 from authsvc.web.render import page
 from authsvc.web.route import PageRoute
@@ -29,14 +30,14 @@ from authsvc.web.templating import format_duration
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 MAX_EMAIL, MAX_TOKEN, MAX_PASSWORD = 320, 512, 4096
-RESET_LINK_INVALID = ("This password reset link is invalid, has expired or was already used. "
+RESET_LINK_INVALID = N_("This password reset link is invalid, has expired or was already used. "
                       "Ask for a new one.")
-RESET_LINK_INCOMPLETE = ("This password reset link is incomplete. Open the link from the e-mail "
+RESET_LINK_INCOMPLETE = N_("This password reset link is incomplete. Open the link from the e-mail "
                          "again, or ask for a new one.")
-VERIFY_LINK_INVALID = "This link has expired or was already used."
-MFA_NEEDED = "Your account uses two-step verification: enter a code to confirm the reset."
-MFA_MISSING = "Choose a verification method and enter its code."
-CODE_INVALID = "That code is not valid. Your password was not changed."
+VERIFY_LINK_INVALID = N_("This link has expired or was already used.")
+MFA_NEEDED = N_("Your account uses two-step verification: enter a code to confirm the reset.")
+MFA_MISSING = N_("Choose a verification method and enter its code.")
+CODE_INVALID = N_("That code is not valid. Your password was not changed.")
 # What a reset form may echo back in its hidden `mfa_methods` field (display only).
 RESET_METHODS = ("totp", "recovery_code")
 

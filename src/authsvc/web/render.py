@@ -18,7 +18,7 @@ from jinja2 import Environment
 from starlette.requests import HTTPConnection
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from authsvc.web.i18n import DEFAULT, negotiate
+from authsvc.web.i18n import DEFAULT, negotiate, translations
 from authsvc.web.templating import build_environment
 
 
@@ -61,6 +61,7 @@ def environment(templates_dir: Path | None = None, lang: str = DEFAULT) -> Envir
 def page(template: str, *, status: int = 200, headers: dict[str, str] | None = None,
          **context: Any) -> HTMLResponse:
     look = _look.get() or _DEFAULT_LOOK
+    _translate_messages(context, look.lang)
     context.setdefault("status", status)
     context.setdefault("brand", {"name": look.product, "logo_url": look.logo_url,
                                  "colours": look.branded_colours})
@@ -70,6 +71,22 @@ def page(template: str, *, status: int = 200, headers: dict[str, str] | None = N
     response.headers.setdefault("Content-Language", look.lang)
     response.headers.setdefault("Vary", "Accept-Language")
     return response
+
+
+MESSAGES = ("error", "notice", "title", "message", "link_text")
+
+
+def _translate_messages(context: dict[str, Any], lang: str) -> None:
+    """The messages the Python code passes (marked with `N_`) in the page's language; text
+    built at run time has no catalog entry and stays as it is."""
+    if lang == DEFAULT:
+        return
+    gettext = translations(lang).gettext
+    for key in MESSAGES:
+        if isinstance(context.get(key), str) and context[key]:
+            context[key] = gettext(context[key])
+    if context.get("flashes"):
+        context["flashes"] = [{**f, "text": gettext(f["text"])} for f in context["flashes"]]
 
 
 def redirect(url: str) -> Response:
