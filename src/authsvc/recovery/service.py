@@ -152,7 +152,8 @@ class RecoveryService:
 
     @staticmethod
     async def _reset_factors(mfa: MfaService, user: User) -> list[str]:
-        return [m for m in await mfa.methods_of(user) if m != "email"]
+        # A passkey has no reset challenge to answer: the reset takes typed codes only.
+        return [m for m in await mfa.methods_of(user) if m not in ("email", "webauthn")]
 
     def _after_reset(self, user: User) -> None:
         state, email = self.state, user.email
