@@ -39,6 +39,18 @@ class ConfigError(ValueError):
     """The configuration cannot be used; the message names the setting."""
 
 
+def default_data_dir() -> Path:
+    """One per-user place, whatever the working directory (XDG Base Directory Specification):
+    `$XDG_DATA_HOME/authsvc`, else `~/.local/share/authsvc`. `AUTHSVC_DATA_DIR` overrides it."""
+    base = os.environ.get("XDG_DATA_HOME", "")
+    if base and Path(base).is_absolute():
+        return Path(base) / "authsvc"
+    try:
+        return Path.home() / ".local" / "share" / "authsvc"
+    except RuntimeError:  # no HOME and no passwd entry (a container's arbitrary uid)
+        return Path(".authsvc").absolute()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AUTHSVC_",
@@ -50,7 +62,7 @@ class Settings(BaseSettings):
 
     env: Environment = "development"
     config_file: Path | None = None
-    data_dir: Path = Path(".authsvc")
+    data_dir: Path = Field(default_factory=lambda: default_data_dir())
 
     # Storage
     database_url: str | None = None
@@ -178,6 +190,15 @@ class Settings(BaseSettings):
     session_idle_timeout: int = Field(1800, ge=30)
     session_absolute_timeout: int = Field(43_200, ge=60)
     allowed_redirect_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Branding of the pages: templates that override ours (by file name), the product's name,
+    # a logo (a same-origin path or a data: URL: the pages' CSP loads images from nowhere else),
+    # and colours (#rrggbb) served as CSS custom properties from /branding.css.
+    page_templates_dir: Path | None = None
+    product_name: str = Field("authsvc", min_length=1, max_length=60)
+    brand_logo_url: str | None = Field(
+        None, pattern=r"^(/[^/\\].*|data:image/[a-z+.-]+;base64,[A-Za-z0-9+/=]+)$")
+    brand_primary_color: str | None = Field(None, pattern=r"^#[0-9a-fA-F]{6}$")
+    brand_primary_text_color: str | None = Field(None, pattern=r"^#[0-9a-fA-F]{6}$")
 
     # Operations
     log_level: str = "INFO"
@@ -289,6 +310,11 @@ class Settings(BaseSettings):
         parse_rate(value)
         return value
 
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
     @model_validator(mode="after")
     def _refuse_weak_production(self) -> Settings:
         if self.env != "production":
@@ -360,6 +386,17 @@ class Settings(BaseSettings):
             host, _, port = item.rpartition(":")
             pairs.append((host.strip("[]"), int(port)))
         return pairs
+
+    def storage_lines(self) -> list[str]:
+        """Where this configuration keeps its data, for the start banner and the CLI (stderr)."""
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.resolved_database_url)
+        if self.embedded_database:
+            database = f"SQLite file {Path(url.database or '').absolute()}"
+        else:
+            database = url.render_as_string(hide_password=True)
+        return [f"database: {database}", f"data directory: {self.data_dir}"]
 
     @property
     def resolved_database_url(self) -> str:

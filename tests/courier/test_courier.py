@@ -150,7 +150,7 @@ def test_html_part_escapes_every_value() -> None:
     assert "<i>" not in html and "&lt;i&gt;1&lt;/i&gt;" in html
     assert "<Corp>" not in html and "A&amp;B &lt;Corp&gt;" in html
     assert "token=t&amp;next=%2Fx" in html
-    assert "1440 minutes" in text
+    assert "24 hours" in text and "1440" not in text  # human durations (issue 14)
 
 
 def test_password_changed_mail_points_at_the_forgot_page() -> None:
@@ -286,3 +286,20 @@ async def test_implicit_tls_logs_in_with_the_configured_credentials(
     finally:
         sink.stop()
     assert logins == [(b"mailer", b"s3cret-smtp")]
+
+
+@pytest.mark.parametrize(("seconds", "said"), [
+    (30, "1 minute"), (600, "10 minutes"), (1800, "30 minutes"), (3600, "1 hour"),
+    (5400, "1 hour 30 minutes"), (86_400, "24 hours"), (172_800, "48 hours"),
+])
+def test_lifetimes_are_said_as_people_say_them(seconds: int, said: str) -> None:
+    factory = MessageFactory(settings())
+    text, _ = parts(factory.reset_message(TO, factory.link("/reset", token="t"), CODE, seconds))
+    assert f"expire in {said}." in text
+
+
+def test_the_reset_mail_sends_people_to_the_link_not_to_a_code_the_page_never_asks() -> None:
+    factory = MessageFactory(settings())
+    text, _ = parts(factory.reset_message(TO, factory.link("/reset", token="t"), CODE, 1800))
+    assert "Open https://auth.example/reset?token=t to choose a new password." in text
+    assert "enter the code" not in text

@@ -136,9 +136,7 @@ class RecoveryService:
         another one: the reset link already proves the mailbox, so accepting an e-mailed code
         would let whoever reads the mail past the TOTP app."""
         mfa = MfaService(self.session, self.state, self.identity)
-        methods = await mfa.methods_of(user)
-        # A passkey has no reset challenge to answer: the reset takes typed codes only.
-        allowed = [m for m in methods if m not in ("email", "webauthn")]
+        allowed = await self._reset_factors(mfa, user)
         if not allowed:
             # E-mail is the only second factor and the link itself was that proof; asking for
             # another code to the same mailbox would add nothing (see README).
@@ -146,6 +144,23 @@ class RecoveryService:
         if method not in allowed or not code:
             raise MfaRequiredForReset(allowed)
         await mfa.verify_guarded(user, method, code, client, where="password_reset")
+
+    async def reset_factors(self, token: str) -> list[str]:
+        """The second factors a reset with this link will ask for, so that a page asks for the
+        new password and the code at once. Looks, never spends; an unusable link: []."""
+        try:
+            action = await self._find(RESET, token, None, utcnow())
+        except InvalidActionToken:
+            return []
+        user = await self.identity.get(action.user_id)
+        if user is None or not user.is_active or not user.mfa_enabled:
+            return []
+        return await self._reset_factors(MfaService(self.session, self.state, self.identity), user)
+
+    @staticmethod
+    async def _reset_factors(mfa: MfaService, user: User) -> list[str]:
+        # A passkey has no reset challenge to answer: the reset takes typed codes only.
+        return [m for m in await mfa.methods_of(user) if m not in ("email", "webauthn")]
 
     def _after_reset(self, user: User) -> None:
         state, email = self.state, user.email

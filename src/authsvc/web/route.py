@@ -23,16 +23,19 @@ from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
 from authsvc.errors import AuthError, TooManyRequests, is_store_outage
-from authsvc.web.render import page, redirect
+from authsvc.web.i18n import N_
+from authsvc.web.render import page, redirect, use
 
 log = logging.getLogger("authsvc.web")
 
 TITLES = {
-    400: "That did not work",
-    403: "Request refused",
-    404: "Page not found",
-    429: "Too many requests",
-    503: "Temporarily unavailable",
+    400: N_("That did not work"),
+    403: N_("Request refused"),
+    404: N_("Page not found"),
+    405: N_("This address does not take that request"),
+    429: N_("Too many requests"),
+    500: N_("Something went wrong"),
+    503: N_("Temporarily unavailable"),
 }
 
 
@@ -98,16 +101,16 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def on_invalid(request: Request, exc: Exception) -> Response:
-    return _finish(request, error_page(400, "The form was incomplete. Please try again."))
+    return _finish(request, error_page(400, N_("The form was incomplete. Please try again.")))
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     if is_store_outage(exc):
         log.error("store unavailable on a page: %s", type(exc).__name__)
-        return error_page(503, "The service cannot answer right now.",
+        return error_page(503, N_("The service cannot answer right now."),
                           headers={"Retry-After": "5"}, retry_after=5)
     log.exception("unhandled error on %s", request.url.path)
-    return error_page(500, "An internal error occurred. Please try again later.")
+    return error_page(500, N_("An internal error occurred. Please try again later."))
 
 
 PAGE_HANDLERS: dict[Any, Callable[..., Any]] = {
@@ -132,6 +135,7 @@ class PageRoute(APIRoute):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["starlette.exception_handlers"] = (PAGE_HANDLERS, {})
+        use(Request(scope))
         await super().handle(scope, receive, send)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
