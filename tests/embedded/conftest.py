@@ -8,6 +8,7 @@ same assertions run on what a newcomer's first `authsvc serve` uses.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,8 @@ def make_settings(database_url: str, embedded_dir: Path) -> Any:
             "jwt_secret": "test-jwt-secret-that-is-long-enough-0123456789",
             "encryption_key": "test-encryption-key-long-enough-0123456789",
             "issuer": "http://authsvc.test",
+            # Apps of one run share the SQLite file but not their SMTP servers (as tests/conftest)
+            "mail_queue": f"test-{uuid.uuid4().hex[:16]}",
         }
         values.update(overrides)
         settings = load_settings(**values)
