@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     rate_limit_login_page: str = "30/60"
     rate_limit_introspect: str = "100000/60"
     rate_limit_revoke: str = "10000/60"
+    device_token_ttl: int = Field(31_536_000, ge=60)  # OWASP device cookies: a year
+    reauth_window: int = Field(300, ge=10)  # adding a factor: auth_time at most this old
     stuffing_usernames_threshold: int = Field(10, ge=2)
     stuffing_window: int = Field(600, ge=1)
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -43,11 +43,20 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
 
+DEVICE_COOKIE = "authsvc_device"
+
+
 def get_client(request: Request) -> Client:
+    """Who is asking: user agent, address, and the device token a browser keeps as the
+    `authsvc_device` cookie (apps send theirs as a form or body field instead)."""
     state = get_state(request)
     ip = client_address(request, tuple(state.settings.trusted_proxies))
     request.state.client_ip = ip  # for the access log
-    return Client(user_agent=request.headers.get("user-agent"), ip=ip)
+    device = None
+    if "cookie" in request.headers:
+        secure = state.settings.secure_cookies
+        device = request.cookies.get(f"__Host-{DEVICE_COOKIE}" if secure else DEVICE_COOKIE)
+    return Client(user_agent=request.headers.get("user-agent"), ip=ip, device=device)
 
 
 async def _client(request: Request) -> Client:

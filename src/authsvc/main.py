@@ -29,11 +29,12 @@ from authsvc.ops.meter import Meter
 from authsvc.ops.metrics import PrometheusMeter, mark_worker_dead
 from authsvc.ops.observe import RequestObserver
 from authsvc.protection.bruteforce import BruteForceProtector
+from authsvc.protection.devices import DeviceTokens
 from authsvc.protection.patterns import StuffingDetector
 from authsvc.protection.ratelimit import LocalShare, Rate, RateLimiter
 from authsvc.responses import JSONResponse
 from authsvc.security.binding import ClientBinding
-from authsvc.security.crypto import Encryptor
+from authsvc.security.crypto import Encryptor, derive_key
 from authsvc.security.csrf import PreSessionCsrf
 from authsvc.security.jwt import TokenCodec
 from authsvc.security.passwords import HashingService
@@ -76,7 +77,8 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
     binding = ClientBinding(settings.token_binding, settings.jwt_key)
     near = NearCache(redis, ttl=settings.introspection_cache_ttl)
     revocations = RevocationList(redis, sessions, notify=near.changed)
-    audit = AuditLog(sessions, defer=settings.embedded_database)
+    audit = AuditLog(sessions, defer=settings.embedded_database,
+                     subject_key=derive_key(settings.data_key, "audit-subjects"))
     audit.listeners.append(meter.event)
     user_cache = UserCache(redis, settings.user_cache_ttl, meter, notify=near.changed)
     tokens = TokenService(settings, codec, binding, revocations, audit, meter)
@@ -108,6 +110,7 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         tokens=tokens,
         introspector=None,  # type: ignore[arg-type]
         protector=BruteForceProtector(redis, settings),
+        devices=DeviceTokens.from_settings(settings),
         stuffing=StuffingDetector(redis, threshold=settings.stuffing_usernames_threshold,
                                   window=settings.stuffing_window),
         limiter=RateLimiter(redis),

@@ -17,6 +17,7 @@ from authsvc.identity.cache import UserCache, UserDirectory
 from authsvc.mfa.runtime import MfaRuntime
 from authsvc.ops.meter import Meter
 from authsvc.protection.bruteforce import BruteForceProtector
+from authsvc.protection.devices import DeviceTokens
 from authsvc.protection.patterns import StuffingDetector
 from authsvc.protection.ratelimit import LocalShare, Rate, RateLimiter
 from authsvc.security.binding import ClientBinding
@@ -51,6 +52,7 @@ class AppState:
     tokens: TokenService
     introspector: Introspector
     protector: BruteForceProtector
+    devices: DeviceTokens  # OWASP device cookies: who a username's lock does not stop
     stuffing: StuffingDetector
     limiter: RateLimiter
     introspect_share: LocalShare  # the per-client /introspect limit, counted in batches

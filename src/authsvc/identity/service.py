@@ -23,6 +23,15 @@ if TYPE_CHECKING:
 BAD_CREDENTIALS = "The username or password is incorrect."
 
 
+class BadCredentials(InvalidGrant):
+    """Wrong username or password (one message for every case). `user_id` names the account
+    the username matched, if any: for the audit trail only, never for the answer."""
+
+    def __init__(self, user_id: uuid.UUID | None) -> None:
+        super().__init__(BAD_CREDENTIALS)
+        self.user_id = user_id
+
+
 class PasswordTooLong(AuthError):
     status = 422
     code = "password_too_long"
@@ -117,7 +126,7 @@ class IdentityService:
         user = await self.users.get_by_email(email) if email else None
         ok = await self.hasher.verify_password(password, user.password_hash if user else None)
         if not ok or user is None or not user.is_active:
-            raise InvalidGrant(BAD_CREDENTIALS)
+            raise BadCredentials(user.id if user is not None else None)
         if self.hasher.needs_rehash(user.password_hash):
             user.password_hash = await self.hasher.hash_password(password)
         return user

@@ -19,6 +19,7 @@ from authsvc.tokens.service import Client
 from authsvc.web.browser import BrowserSession
 from authsvc.web.cookies import PRE_SESSION_CSRF, clear_cookie, cookie_name, set_cookie
 from authsvc.web.deps import Browser, PageForm, PreSessionCsrfChecked, check_session_csrf
+from authsvc.web.device_cookie import remember_device
 from authsvc.web.login_mfa import start_second_factor
 from authsvc.web.render import page, redirect
 from authsvc.web.route import PageRoute, SharedPathRoute
@@ -122,7 +123,8 @@ async def login(request: Request, state: State, browser: Browser, identity: Iden
     await sign_in(browser, state, user, client, ["pwd"])
     await state.audit.record("login_success", session=db, user_id=user.id, client_ip=client.ip,
                              method="password", channel="web")
-    return signed_in_redirect(state, target)
+    return await remember_device(login, signed_in_redirect(state, target), user, client,
+                                 secure=state.settings.secure_cookies)
 
 
 # ---------------------------------------------------------------------- register
