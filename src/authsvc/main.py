@@ -159,6 +159,7 @@ def start_pool_sampler(state: AppState) -> asyncio.Task[None] | None:
 
 async def close_state(state: AppState) -> None:
     await state.introspector.near.stop()
+    await state.tasks.drain(state.settings.smtp_timeout)
     await state.audit.drain()
     await state.courier.drain(state.settings.smtp_timeout)
     state.hasher.close()

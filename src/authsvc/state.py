@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from authsvc.audit.service import AuditLog
+from authsvc.background import Background
 from authsvc.clients.service import ClientService
 from authsvc.config import Settings
 from authsvc.courier import Courier, MessageFactory
@@ -65,4 +66,5 @@ class AppState:
     grants: GrantRegistry  # what /token accepts, by grant_type
     mail_counts: Counter[str] = field(default_factory=Counter)  # "sent", "failed"
     meter: Meter = field(default_factory=Meter)
+    tasks: Background = field(default_factory=Background)  # work no answer waits for
     extras: dict[str, Any] = field(default_factory=dict)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from authsvc.db import after_commit, utcnow
 from authsvc.errors import AuthError, Conflict, InvalidGrant, WeakPassword
 from authsvc.identity.cache import UserCache, UserView
-from authsvc.identity.emails import InvalidEmail, canonical_email
+from authsvc.identity.emails import InvalidEmail, canonical_email, require_email
 from authsvc.identity.models import User
 from authsvc.identity.repository import UserRepository
 from authsvc.security.passwords import HashingService
@@ -87,11 +87,7 @@ class IdentityService:
 
     # ---------------------------------------------------------------- registration
     async def register(self, email: str, password: str, display_name: str | None) -> User:
-        try:
-            email = canonical_email(email)
-        except InvalidEmail:
-            raise AuthError("That is not a valid e-mail address.", code="invalid_email",
-                            status=422) from None
+        email = require_email(email)
         password = self.prepare_password(password)
         self.check_policy(password, email=email)
         if await self.users.email_taken(email):
