@@ -3,16 +3,20 @@ as composable `Annotated` aliases, so route signatures read like the contract.""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.db import transaction
-from authsvc.errors import Forbidden, InvalidToken, StepUpRequired
+from authsvc.errors import AuthError, Forbidden, InvalidToken, StepUpRequired
+from authsvc.identity.account import WrongCurrentPassword, check_current_password
 from authsvc.identity.cache import UserView
 from authsvc.identity.models import User
+from authsvc.identity.reauth import ReauthenticationRequired, is_recent
 from authsvc.identity.service import IdentityService
 from authsvc.net import client_address
 from authsvc.state import AppState
@@ -139,8 +143,6 @@ Admin = Annotated[TokenContext, Depends(require_admin)]
 
 async def require_recent_mfa(token: CurrentToken, state: State) -> TokenContext:
     """`@mfa_required`: the token proves a second factor within the step-up window."""
-    import time
-
     claims = token.claims
     recent = int(claims.get("auth_time") or 0) >= time.time() - state.settings.step_up_window
     if "mfa" not in claims.get("amr", []) or not recent:
@@ -149,6 +151,49 @@ async def require_recent_mfa(token: CurrentToken, state: State) -> TokenContext:
 
 
 RecentMfa = Annotated[TokenContext, Depends(require_recent_mfa)]
+
+
+async def require_recent_auth(request: Request, token: CurrentToken, state: State,
+                              client: ClientInfo, identity: Identity) -> TokenContext:
+    """Adding a factor (TOTP, e-mail codes, a passkey): the token's `auth_time` within
+    `AUTHSVC_REAUTH_WINDOW`, a recent step-up, or `current_password` in the JSON body
+    (checked as a login attempt: lockout, per-account limit); else 403
+    `reauthentication_required` (ASVS 5.0 §7.5.1). One rule: identity/reauth.py."""
+    claims = token.claims
+    if is_recent(claims.get("auth_time"), claims.get("amr") or [], state.settings, time.time()):
+        return token
+    body = await _json_fields(request)
+    password = body.get("current_password")
+    if not isinstance(password, str) or not password or len(password) > 4096:
+        raise ReauthenticationRequired()
+    user = await identity.get(token.user_id)
+    if user is None or not user.is_active:
+        raise InvalidToken("The access token's user is disabled or deleted.")
+    device = body.get("device_token")
+    if isinstance(device, str) and device:
+        client = Client(client.user_agent, client.ip, client.client_id, device[:2048])
+    try:
+        await check_current_password(state, identity, user, password, client)
+    except WrongCurrentPassword:
+        raise ReauthenticationRequired("The current password is incorrect.") from None
+    return token
+
+
+async def _json_fields(request: Request) -> dict[str, Any]:
+    """The JSON object of the body ({} when there is none); 422 for a body that is not one."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise AuthError("The request body is not valid JSON.", status=422) from None
+    if not isinstance(parsed, dict):
+        raise AuthError("The request body must be a JSON object.", status=422)
+    return parsed
+
+
+RecentAuth = Annotated[TokenContext, Depends(require_recent_auth)]
 
 
 def rate_limit(bucket: str, setting: str) -> Any:

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from authsvc.identity.schemas import DeviceTokenField
+
 Method = Literal["totp", "email", "recovery_code"]
 
 
@@ -13,7 +15,7 @@ class CodeIn(BaseModel):
     code: str = Field(min_length=1, max_length=64)
 
 
-class SecondFactorIn(BaseModel):
+class SecondFactorIn(DeviceTokenField):
     method: Method
     code: str = Field(min_length=1, max_length=64)
 
