@@ -127,3 +127,48 @@ def test_development_generates_and_keeps_a_local_jwt_key(tmp_path: Path) -> None
     second = load_settings(data_dir=tmp_path / "data").jwt_key
     assert first == second and len(first) >= 32
     assert (tmp_path / "data" / "jwt_secret").stat().st_mode & 0o077 == 0
+
+
+# ----------------------------------------------- issue 12: previous JWT secrets in production
+@pytest.mark.parametrize("old", [
+    "short-old-secret",
+    "x" * 40,
+    "test-jwt-secret-that-is-long-enough-0123456789",
+])
+def test_production_holds_previous_jwt_secrets_to_the_current_rules(old: str) -> None:
+    values = {**PRODUCTION, "jwt_previous_secrets": f"{GOOD}-older,{old}"}
+    with pytest.raises(ConfigError, match="AUTHSVC_JWT_PREVIOUS_SECRETS: entry 2") as caught:
+        load_settings(**values)
+    assert old not in str(caught.value)
+
+
+@pytest.mark.parametrize("field", ["jwt_secret", "encryption_key"])
+def test_production_refuses_placeholder_and_default_secrets(field: str) -> None:
+    for value in ("0" * 48, "test-encryption-key-long-enough-0123456789"):
+        with pytest.raises(ConfigError, match=f"AUTHSVC_{field.upper()}"):
+            load_settings(**{**PRODUCTION, field: value})
+
+
+def test_production_accepts_proper_previous_secrets() -> None:
+    settings = load_settings(**{**PRODUCTION, "jwt_previous_secrets": f"{GOOD}-older"})
+    assert len(settings.jwt_previous_secrets) == 1
+
+
+def test_previous_jwt_secrets_are_redacted_from_logs() -> None:
+    import io
+    import logging
+
+    from authsvc.logging_setup import configure_logging
+
+    old = "an-old-rotated-jwt-secret-of-40-bytes-xyz"
+    settings = load_settings(env="testing", jwt_previous_secrets=old,
+                             jwt_secret="test-jwt-secret-that-is-long-enough-0123456789")
+    stream = io.StringIO()
+    handler = configure_logging(settings, stream)
+    try:
+        logging.getLogger("authsvc.test").warning("leaked %s in a message", old)
+        logging.getLogger("authsvc.test").error("oops", exc_info=ValueError(f"key={old}"))
+    finally:
+        logging.getLogger().removeHandler(handler)
+    output = stream.getvalue()
+    assert "leaked" in output and old not in output
