@@ -179,6 +179,7 @@ class App(FastAPI):
     middleware, included-router dispatch) at about a third of a worker's time."""
 
     hot_paths: dict[tuple[str, str], Any] = {}
+    hot_trusted_proxies: tuple[str, ...] = ()  # for the hot paths' security headers
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
@@ -256,12 +257,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SecurityHeaders, trusted_proxies=tuple(settings.trusted_proxies))
     observer = RequestObserver(meter)
-    app.add_middleware(RequestContext, max_body=settings.max_body_bytes, observer=observer)
+    app.add_middleware(RequestContext, max_body=settings.max_body_bytes, observer=observer,
+                       trusted_proxies=tuple(settings.trusted_proxies))
     from authsvc.tokens.router import introspect_asgi
 
+    app.hot_trusted_proxies = tuple(settings.trusted_proxies)
     app.hot_paths = {
         ("POST", "/introspect"): RequestContext(
-            introspect_asgi, max_body=settings.max_body_bytes, observer=observer
+            introspect_asgi, max_body=settings.max_body_bytes, observer=observer,
+            trusted_proxies=app.hot_trusted_proxies,
         ),
     }
     return app

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authsvc.errors import BodyTooLarge, render
+from authsvc.headers import api_headers
 from authsvc.logging_setup import request_id as current_request_id
 
 # (scope, status, seconds) after each request: metrics and the access log.
@@ -24,10 +25,12 @@ class RequestContext:
     """Echo a sane `X-Request-ID` (or make one) on every response; refuse oversized bodies with
     413 before anything parses them."""
 
-    def __init__(self, app: ASGIApp, *, max_body: int, observer: Observer | None = None) -> None:
+    def __init__(self, app: ASGIApp, *, max_body: int, observer: Observer | None = None,
+                 trusted_proxies: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_body = max_body
         self.observer = observer
+        self.trusted_proxies = trusted_proxies  # for the security headers of its own refusals
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,7 +71,7 @@ class RequestContext:
             except ValueError:
                 too_big = True
             if too_big:
-                await _refuse(scope, receive, send_with_id)
+                await _refuse(scope, receive, send_with_id, self.trusted_proxies)
                 return
 
         received = 0
@@ -89,5 +92,10 @@ class RequestContext:
         await self.app(scope, limited_receive, send_with_id)
 
 
-async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
-    await render(BodyTooLarge())(scope, receive, send)
+async def _refuse(scope: Scope, receive: Receive, send: Send,
+                  trusted_proxies: tuple[str, ...]) -> None:
+    """413 before anything else ran: with the security headers SecurityHeaders (inside this
+    middleware) never gets to add."""
+    response = render(BodyTooLarge())
+    response.raw_headers.extend(api_headers(scope, trusted_proxies))
+    await response(scope, receive, send)
