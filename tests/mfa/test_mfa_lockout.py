@@ -105,17 +105,23 @@ async def test_wrong_codes_from_every_flow_add_up_to_one_lockout(make_settings: 
                 pending_form = await pending.get("/login/mfa")
                 assert await world.state.protector.get_remaining_attempts(user["email"]) == 5
 
+                # Before each wrong code, the right password again (it used to clear the count).
+                await mfa_token_for(api, user)
                 assert (await mfa_grant(api, await mfa_token_for(api, user), "totp", bad)
                         ).status_code == 400
+                await mfa_token_for(api, user)
                 page_wrong = await pending.post("/login/mfa", data={
                     "method": "totp", "code": bad, "csrf_token": csrf_of(pending_form)})
                 assert page_wrong.status_code == 400
+                await mfa_token_for(api, user)
                 step_up = await api.post("/mfa/step-up", headers=bearer(access),
                                          json={"method": "totp", "code": bad})
                 assert step_up.status_code == 400, step_up.text
+                await mfa_token_for(api, user)
                 page_step_up = await browser.post("/account/recovery-codes", data={
                     "method": "totp", "code": bad, "csrf_token": await account_csrf(browser)})
                 assert page_step_up.status_code == 403
+                await mfa_token_for(api, user)
                 assert (await api.post("/password/forgot", json={"email": user["email"]})
                         ).status_code == 202
                 token = token_in(await mail(world.sink, user["email"], RESET_SUBJECT),

@@ -25,7 +25,7 @@ class Later:
 
 @pytest.fixture
 def later(monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setattr("authsvc.deps.time", Later)
+    monkeypatch.setattr("authsvc.deps.time", Later, raising=False)
     return Later
 
 
@@ -76,7 +76,7 @@ async def test_a_recent_step_up_counts_after_the_reauth_window(
     secret, _codes, _ = await enrol_totp(world, user)
     signed = await mfa_grant(world.api, await mfa_token_for(world.api, user), "totp",
                              code_at(secret, world.clock.t))
-    monkeypatch.setattr("authsvc.deps.time", Later)
+    monkeypatch.setattr("authsvc.deps.time", Later, raising=False)
     # 400 s later: outside the 300-second window, but an MFA sign-in within the 600 s step-up one.
     sent = await world.api.post("/mfa/email/enable",
                                 headers=bearer(signed.json()["access_token"]))

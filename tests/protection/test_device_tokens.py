@@ -11,7 +11,6 @@ from typing import Any
 from jose import jwt as jose_jwt
 
 from authsvc.identity.login import lockout_key
-from authsvc.protection.bruteforce import Subject
 from tests import flows, infra
 from tests.infra import Api
 from tests.mfa.helpers import code_at, enrol_totp, mfa_grant, open_world
@@ -77,6 +76,8 @@ async def test_a_device_tokens_own_failures_lock_only_that_device_token(
         clock.advance(120)
     # The username is untouched: the owner elsewhere signs in at once.
     assert await state.protector.get_remaining_attempts(lockout_key(user["email"])) == 5
+    from authsvc.protection.bruteforce import Subject
+
     jti = state.devices.open(device, lockout_key(user["email"]))
     assert await state.protector.is_locked(Subject.device(jti))
     # A locked device token is an untrusted client: once others lock the username, it is out.
