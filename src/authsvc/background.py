@@ -4,11 +4,23 @@ until done so that none is garbage-collected mid-flight, drained at shutdown and
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 log = logging.getLogger("authsvc.background")
+
+# Work to start once the current request's answer has been sent (set by middleware.RequestContext
+# for each request; None outside a request, e.g. the CLI).
+after_response: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.ContextVar(
+    "after_response", default=None)
+
+
+def run_after_response(pending: list[Callable[[], None]]) -> None:
+    for start in pending:
+        start()
+    pending.clear()
 
 
 class Background:
@@ -16,9 +28,21 @@ class Background:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.get_running_loop().create_task(self._run(work, name), name=name)
+        context = contextvars.copy_context()
+        context.run(after_response.set, None)  # not the request's: its answer has left
+        task = asyncio.get_running_loop().create_task(self._run(work, name), name=name,
+                                                      context=context)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def spawn_after_response(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """`spawn`, but only once the answer of the current request has left (so the answer's
+        time never includes any of this work); at once outside a request."""
+        pending = after_response.get()
+        if pending is None:
+            self.spawn(work, name)
+        else:
+            pending.append(lambda: self.spawn(work, name))
 
     async def _run(self, work: Coroutine[Any, Any, None], name: str) -> None:
         try:

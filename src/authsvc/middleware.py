@@ -11,6 +11,7 @@ from collections.abc import Callable
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from authsvc.background import after_response, run_after_response
 from authsvc.errors import BodyTooLarge, render
 from authsvc.headers import api_headers
 from authsvc.logging_setup import request_id as current_request_id
@@ -50,16 +51,22 @@ class RequestContext:
         state["request_id"] = request_id
         current_request_id.set(request_id)
         header = (b"x-request-id", request_id.encode())
+        pending: list[Callable[[], None]] = []
+        after_response.set(pending)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), header]
                 state["status"] = message["status"]
             await send(message)
+            if pending and message["type"] == "http.response.body" and not message.get(
+                    "more_body"):
+                run_after_response(pending)  # the answer has left: start its background work
 
         try:
             await self._handle(scope, receive, send_with_id, length)
         finally:
+            run_after_response(pending)  # an answer that never completed: start it anyway
             if self.observer is not None:
                 self.observer(scope, state.get("status", 500), time.perf_counter() - started)
 

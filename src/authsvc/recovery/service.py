@@ -73,11 +73,12 @@ class RecoveryService:
         The answer must not tell whether the address has an account, by its body or by its
         time: the request itself does the same work for every address (a syntax check, then
         handing the address over), and everything that depends on the account (the per-address
-        budget, the lookup, the token, the mail) runs after the answer, in the background, in
-        a transaction of its own. Raises InvalidEmail (422) for an address we never accept."""
+        budget, the lookup, the token, the mail) starts once the answer has been sent, in the
+        background, in a transaction of its own. A mail outbox would be written there too.
+        Raises EmailRefused (422) for an address we never accept."""
         canonical = require_email(email)
         state = self.state
-        state.tasks.spawn(send_reset(state, canonical), "authsvc.recovery.reset")
+        state.tasks.spawn_after_response(send_reset(state, canonical), "authsvc.recovery.reset")
 
     async def send_reset(self, canonical: str) -> None:
         """The account-dependent half of `request_reset` (on this service's own session)."""
