@@ -126,7 +126,6 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         courier=courier,
         messages=MessageFactory(settings),
         mfa=MfaRuntime.build(redis, settings),
-        grants=default_grants(),
         mail_counts=mail_counts,
         meter=meter,
     )
@@ -227,6 +226,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
     )
+    app.state.grants = default_grants()  # what /token accepts, registered once
     install_handlers(app)
     from authsvc.openapi import install as install_openapi
 

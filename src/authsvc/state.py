@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -30,9 +30,6 @@ from authsvc.sessions.store import SessionStore
 from authsvc.tokens.introspection import Introspector
 from authsvc.tokens.revocations import RevocationList
 from authsvc.tokens.service import TokenService
-
-if TYPE_CHECKING:  # the grants import services that take the state (a cycle at run time)
-    from authsvc.tokens.grants import GrantRegistry
 
 
 @dataclass
@@ -63,7 +60,6 @@ class AppState:
     courier: Courier
     messages: MessageFactory
     mfa: MfaRuntime
-    grants: GrantRegistry  # what /token accepts, by grant_type
     mail_counts: Counter[str] = field(default_factory=Counter)  # "sent", "failed"
     meter: Meter = field(default_factory=Meter)
     tasks: Background = field(default_factory=Background)  # work no answer waits for

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from authsvc.errors import UnsupportedGrantType
-from authsvc.state import AppState
 from authsvc.tokens.grants import GrantRegistry, TokenRequest
 from tests.infra import Api
 
@@ -31,10 +30,10 @@ def test_an_unregistered_grant_type_is_unsupported() -> None:
 
 
 async def test_token_dispatches_to_a_registered_grant_and_metadata_lists_it(
-    api: Api, state: AppState
+    api: Api, app: Any
 ) -> None:
-    saved = state.grants
-    state.grants = GrantRegistry((*(saved.find(name) for name in saved), EchoGrant()))
+    saved: GrantRegistry = app.state.grants
+    app.state.grants = GrantRegistry((*(saved.find(name) for name in saved), EchoGrant()))
     try:
         answer = await api.post("/token", data={"grant_type": "urn:test:echo", "value": "v1"})
         assert answer.status_code == 200, answer.text
@@ -43,7 +42,7 @@ async def test_token_dispatches_to_a_registered_grant_and_metadata_lists_it(
         listed = (await api.get("/.well-known/oauth-authorization-server")).json()
         assert listed["grant_types_supported"][-1] == "urn:test:echo"
     finally:
-        state.grants = saved
+        app.state.grants = saved
     refused = await api.post("/token", data={"grant_type": "urn:test:echo", "value": "v1"})
     assert refused.status_code == 400
     assert refused.json()["error"] == "unsupported_grant_type"

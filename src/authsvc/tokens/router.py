@@ -27,7 +27,7 @@ from authsvc.openapi import (
 )
 from authsvc.responses import NO_STORE, json_response
 from authsvc.state import AppState
-from authsvc.tokens.grants import TokenRequest
+from authsvc.tokens.grants import GrantRegistry, TokenRequest
 
 router = APIRouter(tags=["tokens"])
 
@@ -42,7 +42,8 @@ async def token(
     grant_type = form.get("grant_type")
     if not grant_type:
         raise InvalidRequest("The parameter 'grant_type' is required.")
-    grant = state.grants.find(grant_type)
+    grants: GrantRegistry = request.app.state.grants
+    grant = grants.find(grant_type)
     body = await grant.issue(TokenRequest(
         form=form, authorization=request.headers.get("authorization"), caller=client,
         state=state, session=session, identity=identity,
@@ -121,14 +122,14 @@ async def logout(token: CurrentToken, state: State, session: DbSession) -> Respo
 
 
 @router.get("/.well-known/oauth-authorization-server")
-async def metadata(state: State) -> Response:
+async def metadata(request: Request, state: State) -> Response:
     issuer = state.settings.issuer
     return json_response({
         "issuer": issuer,
         "token_endpoint": f"{issuer}/token",
         "introspection_endpoint": f"{issuer}/introspect",
         "revocation_endpoint": f"{issuer}/revoke",
-        "grant_types_supported": list(state.grants),
+        "grant_types_supported": list(request.app.state.grants),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic",
                                                           "client_secret_post"],
