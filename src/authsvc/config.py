@@ -29,7 +29,6 @@ from pydantic_settings import (
 Environment = Literal["development", "testing", "production"]
 PROFILES: tuple[str, ...] = ("development", "testing", "production")
 MIN_SECRET_BYTES = 32
-MIN_SECRET_SYMBOLS = 8  # fewer distinct characters: a placeholder ("x" * 32, "0000..."), no key
 # Values that documentation, examples and this repository's tests use: never a production key.
 KNOWN_DEFAULT_SECRETS = frozenset({
     "test-jwt-secret-that-is-long-enough-0123456789",
@@ -387,8 +386,6 @@ def weak_secret(value: str) -> str | None:
         return "missing or too short"
     if value in KNOWN_DEFAULT_SECRETS:
         return "a published default"
-    if len(set(value)) < MIN_SECRET_SYMBOLS:
-        return "a placeholder, not a random key"
     return None
 
 
