@@ -383,7 +383,7 @@ def _local_secret(path: Path) -> str:
 def weak_secret(value: str) -> str | None:
     """Why `value` cannot be a production secret (never echoing it), or None."""
     if len(value.encode()) < MIN_SECRET_BYTES:
-        return "missing or too short"
+        return f"fewer than {MIN_SECRET_BYTES} bytes"
     if value in KNOWN_DEFAULT_SECRETS:
         return "a published default"
     return None
