@@ -136,4 +136,4 @@ async def test_known_and_unknown_addresses_take_the_same_time_over_300_requests(
                 await settle()
     a, b = statistics.median(timings[known]), statistics.median(timings[unknown])
     print(f"forgot medians over 300: known {a * 1000:.2f} ms, unknown {b * 1000:.2f} ms")
-    assert abs(a - b) < max(0.0005, 0.08 * min(a, b)), (a, b)
+    assert abs(a - b) < max(0.001, 0.10 * min(a, b)), (a, b)
