@@ -74,6 +74,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"authsvc: {settings.env} profile, {settings.resolved_database_url.split('://')[0]}"
           f", {'in-process Redis stand-in' if settings.embedded_redis else 'Redis'}"
           f", listening on http://{args.host}:{args.port}", file=sys.stderr)
+    from authsvc.passkeys.relying_party import describe
+
+    print(f"authsvc: {describe(settings)}", file=sys.stderr)
     from authsvc.logging_setup import configure_logging
 
     configure_logging(settings)
@@ -97,7 +100,9 @@ def _run_uvicorn(uvicorn: Any, args: argparse.Namespace, settings: Settings) -> 
         port=args.port,
         workers=args.workers,
         loop="uvloop",
-        http="httptools",
+        # httptools with a bound on header size (431) and header time (server.py)
+        http="authsvc.server:GuardedHttpToolsProtocol",
+        timeout_keep_alive=5,  # an idle keep-alive connection is closed after 5 s
         proxy_headers=False,  # the client address comes from AUTHSVC_TRUSTED_PROXIES only
         server_header=False,
         log_level=settings.log_level.lower(),

@@ -15,6 +15,7 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -64,6 +65,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, ge=1, le=200)
     db_max_overflow: int = Field(5, ge=0, le=200)
     db_pool_timeout: float = Field(5.0, gt=0)
+    # Database time a request may spend (pool wait, statements, commit): past it, 503.
+    db_request_timeout: float = Field(5.0, gt=0, le=120)
+    db_token_timeout: float = Field(3.0, gt=0, le=120)  # POST /token (a rotation's deadline)
+    db_statement_timeout: float = Field(5.0, gt=0, le=600)  # one statement, server side too
     redis_url: str | None = None
     redis_pool_size: int = Field(50, ge=1, le=10_000)
     redis_timeout: float = Field(2.0, gt=0)
@@ -76,6 +81,11 @@ class Settings(BaseSettings):
     redis_sentinel_master: str = "mymaster"
     user_cache_ttl: int = Field(300, ge=1)
     introspection_cache_ttl: float = Field(1.0, ge=0, le=10)  # 0: every check asks Redis
+    # GET /revocations/stream: seconds between keep-alive comments, events kept for a
+    # Last-Event-ID replay, open streams a process serves.
+    revocation_stream_keepalive: float = Field(15.0, ge=0.05, le=300)
+    revocation_replay_window: int = Field(10_000, ge=10, le=1_000_000)
+    revocation_stream_max: int = Field(1000, ge=1, le=100_000)
 
     # Tokens
     jwt_secret: SecretStr | None = None
@@ -87,6 +97,10 @@ class Settings(BaseSettings):
     mfa_token_ttl: int = Field(300, ge=10)
     token_leeway: int = Field(30, ge=0, le=300)
     token_binding: Literal["off", "ua", "ua+ip"] = "ua"  # noqa: S105 - not a secret
+    # Seconds after a refresh token's first use during which the same client presenting it
+    # again gets the same successor pair (retry-safe rotation); 0 turns it off.
+    refresh_reuse_grace: float = Field(5.0, ge=0, le=60)
+    revocation_mark_poll: float = Field(1.0, gt=0, le=60)  # seconds between high-water checks
 
     # Passwords
     bcrypt_rounds: int = Field(12, ge=4, le=31)
@@ -129,7 +143,15 @@ class Settings(BaseSettings):
     email_send_per_hour: int = Field(5, ge=1)
     mfa_max_attempts: int = Field(5, ge=1)
     step_up_window: int = Field(600, ge=10)
+    reauth_window: int = Field(300, ge=10)  # adding a factor: a sign-in at most this old
     recovery_code_count: int = Field(10, ge=1, le=50)
+
+    # Passkeys (WebAuthn Level 2): the relying party; see passkeys/relying_party.py
+    webauthn_rp_id: str | None = None  # default: the issuer's host (an IP address: passkeys off)
+    webauthn_rp_name: str = "authsvc"
+    webauthn_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)  # the issuer's
+    webauthn_user_verification: Literal["preferred", "required", "discouraged"] = "preferred"
+    webauthn_challenge_ttl: int = Field(300, ge=30, le=600)
 
     # Mail
     smtp_host: str | None = None
@@ -155,6 +177,8 @@ class Settings(BaseSettings):
     # Operations
     log_level: str = "INFO"
     max_body_bytes: int = Field(65_536, ge=1024)
+    max_header_bytes: int = Field(16_384, ge=1024, le=1_048_576)  # request line + headers: 431
+    header_timeout: float = Field(10.0, gt=0, le=300)  # seconds to send a request's headers
     metrics_enabled: bool = True
     # Who may read the unauthenticated /metrics: loopback and the private ranges by default.
     metrics_allow: Annotated[list[str], NoDecode] = Field(
@@ -194,7 +218,7 @@ class Settings(BaseSettings):
 
     # --------------------------------------------------------------- validation
     @field_validator("trusted_proxies", "allowed_redirect_hosts", "jwt_previous_secrets",
-                     "metrics_allow", "redis_sentinels", mode="before")
+                     "metrics_allow", "redis_sentinels", "webauthn_origins", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -229,6 +253,16 @@ class Settings(BaseSettings):
             raise ConfigError("AUTHSVC_REDIS_URL must name a startup node "
                               "when AUTHSVC_REDIS_MODE is cluster")
         return self
+
+    @field_validator("webauthn_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        for item in value:
+            parts = urlsplit(item)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in (
+                    "", "/") or parts.query or parts.fragment:
+                raise ValueError(f"{item!r} is not an origin such as https://id.example.com")
+        return [item.rstrip("/") for item in value]
 
     @field_validator("issuer", "public_url")
     @classmethod

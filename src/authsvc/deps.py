@@ -13,10 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.db import transaction
 from authsvc.errors import AuthError, Forbidden, InvalidToken, StepUpRequired
-from authsvc.identity.account import WrongCurrentPassword, check_current_password
 from authsvc.identity.cache import UserView
 from authsvc.identity.models import User
-from authsvc.identity.reauth import ReauthenticationRequired, is_recent
+from authsvc.identity.reauth import claims_time, is_recent, require_recent_authentication
 from authsvc.identity.service import IdentityService
 from authsvc.net import client_address
 from authsvc.state import AppState
@@ -159,24 +158,27 @@ async def require_recent_auth(request: Request, token: CurrentToken, state: Stat
     `AUTHSVC_REAUTH_WINDOW`, a recent step-up, or `current_password` in the JSON body
     (checked as a login attempt: lockout, per-account limit); else 403
     `reauthentication_required` (ASVS 5.0 §7.5.1). One rule: identity/reauth.py."""
-    claims = token.claims
-    if is_recent(claims.get("auth_time"), claims.get("amr") or [], state.settings, time.time()):
+    if _recent_claims(state, token.claims):
         return token
     body = await _json_fields(request)
     password = body.get("current_password")
-    if not isinstance(password, str) or not password or len(password) > 4096:
-        raise ReauthenticationRequired()
-    user = await identity.get(token.user_id)
-    if user is None or not user.is_active:
-        raise InvalidToken("The access token's user is disabled or deleted.")
+    if password is not None and (not isinstance(password, str) or len(password) > 4096):
+        raise AuthError("current_password must be text of at most 4096 characters.", status=422)
     device = body.get("device_token")
     if isinstance(device, str) and device:
         client = Client(client.user_agent, client.ip, client.client_id, device[:2048])
-    try:
-        await check_current_password(state, identity, user, password, client)
-    except WrongCurrentPassword:
-        raise ReauthenticationRequired("The current password is incorrect.") from None
+    user = await identity.get(token.user_id)
+    if user is None or not user.is_active:
+        raise InvalidToken("The access token's user is disabled or deleted.")
+    await require_recent_authentication(
+        state, identity, user, auth_time=claims_time(token.claims),
+        amr=list(token.claims.get("amr") or []), current_password=password, client=client,
+        now=time.time())
     return token
+
+
+def _recent_claims(state: AppState, claims: dict[str, Any]) -> bool:
+    return is_recent(state, claims_time(claims), list(claims.get("amr") or []), time.time())
 
 
 async def _json_fields(request: Request) -> dict[str, Any]:

@@ -113,8 +113,13 @@ class Keys:
     # Spread over several nodes, a lost node would silently forget revocations while the
     # sentinel elsewhere still claimed the list complete.
     invalidations = f"{PREFIX}invalidations"  # pub/sub channel: something revoked or changed
-    revocations_loaded = f"{PREFIX}{{rev}}:loaded"
+    # "Complete up to mark N" (the PostgreSQL high-water mark of the last revocation it holds).
+    revocations_loaded = f"{PREFIX}{{rev}}:complete"
     revocations_loading = f"{PREFIX}{{rev}}:loading"
+    # The revocation feed of GET /revocations/stream: its sequence counter and a capped log of
+    # recent events for Last-Event-ID replay, one hash tag so its script runs in one slot.
+    revocation_seq = f"{PREFIX}{{revfeed}}:seq"
+    revocation_log = f"{PREFIX}{{revfeed}}:log"
 
     @staticmethod
     def revoked_jti(jti: str) -> str:
@@ -151,6 +156,12 @@ class Keys:
     def email_code(user_id: str, purpose: str) -> str:
         """The digest, expiry and wrong tries of the user's e-mailed code for `purpose`."""
         return f"{PREFIX}mfa:{{{user_id}}}:email:{purpose}"
+
+    @staticmethod
+    def webauthn_challenge(digest: str) -> str:
+        """A WebAuthn challenge's purpose and owner, named by the SHA-256 of the challenge;
+        taken (GETDEL) by the one verification it allows."""
+        return f"{PREFIX}wa:{{{digest}}}:challenge"
 
     @staticmethod
     def action_code_tries(token_id: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -28,6 +29,8 @@ from authsvc.middleware import RequestContext
 from authsvc.ops.meter import Meter
 from authsvc.ops.metrics import PrometheusMeter, mark_worker_dead
 from authsvc.ops.observe import RequestObserver
+from authsvc.passkeys.relying_party import relying_party
+from authsvc.passkeys.runtime import PasskeyRuntime
 from authsvc.protection.bruteforce import BruteForceProtector
 from authsvc.protection.devices import DeviceTokens
 from authsvc.protection.patterns import StuffingDetector
@@ -41,7 +44,9 @@ from authsvc.security.passwords import HashingService
 from authsvc.security.policy import Blocklist, PasswordValidator, PolicyRules
 from authsvc.sessions.store import SessionStore
 from authsvc.state import AppState
+from authsvc.tokens.feed import RevocationFeed
 from authsvc.tokens.grants import default_grants
+from authsvc.tokens.hub import RevocationHub, stop_streams_on_signals
 from authsvc.tokens.introspection import Introspector
 from authsvc.tokens.nearcache import NearCache
 from authsvc.tokens.repository import TokenRepository
@@ -76,11 +81,19 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
     )
     binding = ClientBinding(settings.token_binding, settings.jwt_key)
     near = NearCache(redis, ttl=settings.introspection_cache_ttl)
-    revocations = RevocationList(redis, sessions, notify=near.changed)
+    feed = RevocationFeed(redis, window=settings.revocation_replay_window)
+    revocations = RevocationList(redis, sessions, notify=near.changed, announce=feed.publish,
+                                 poll=settings.revocation_mark_poll)
+    near.listeners.append(revocations.seen_message)
     audit = AuditLog(sessions, defer=settings.embedded_database,
                      subject_key=derive_key(settings.data_key, "audit-subjects"))
     audit.listeners.append(meter.event)
-    user_cache = UserCache(redis, settings.user_cache_ttl, meter, notify=near.changed)
+
+    async def user_changed(what: str) -> None:  # roles, MFA, enabled: cached answers are stale
+        await near.changed(what)
+        await feed.publish("user_changed", sub=what.partition(":")[2])
+
+    user_cache = UserCache(redis, settings.user_cache_ttl, meter, notify=user_changed)
     tokens = TokenService(settings, codec, binding, revocations, audit, meter)
     mail_counts: Counter[str] = Counter()
 
@@ -128,6 +141,9 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         mfa=MfaRuntime.build(redis, settings),
         mail_counts=mail_counts,
         meter=meter,
+        passkeys=PasskeyRuntime.build(redis, settings),
+        revocation_feed=feed,
+        revocation_hub=RevocationHub(redis, max_listeners=settings.revocation_stream_max),
     )
     async def refresh_is_live(claims: dict[str, Any]) -> bool:
         async with sessions() as session:
@@ -157,8 +173,11 @@ def start_pool_sampler(state: AppState) -> asyncio.Task[None] | None:
 
 
 async def close_state(state: AppState) -> None:
+    await state.revocations.stop()
     await state.introspector.near.stop()
     await state.tasks.drain(state.settings.smtp_timeout)
+    if state.revocation_hub is not None:
+        await state.revocation_hub.stop()
     await state.audit.drain()
     await state.courier.drain(state.settings.smtp_timeout)
     state.hasher.close()
@@ -191,6 +210,19 @@ class App(FastAPI):
         await super().__call__(scope, receive, send)
 
 
+def database_budget(settings: Settings) -> Any:
+    """The database time each endpoint can afford: a few seconds for /token (a rotation's
+    commit deadline too), AUTHSVC_DB_REQUEST_TIMEOUT elsewhere; none for the static files."""
+    token, other = settings.db_token_timeout, settings.db_request_timeout
+
+    def budget(path: str) -> float | None:
+        if path == "/token":
+            return token
+        return None if path.startswith("/static/") or path.startswith("/health/") else other
+
+    return budget
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings)
@@ -201,6 +233,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state = await build_state(settings, meter)
         app.state.authsvc = state
         state.introspector.near.start()  # the server's, not the CLI's: only it introspects
+        with contextlib.suppress(Exception):  # the high-water mark before the first answer
+            async with asyncio.timeout(settings.db_request_timeout):
+                await state.revocations.refresh_known(lagged=False)
+        state.revocations.start()
         if settings.embedded_database or settings.embedded_redis:
             log.warning(
                 "authsvc %s running the %s profile on embedded defaults (%s%s): "
@@ -209,10 +245,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "SQLite" if settings.embedded_database else "PostgreSQL",
                 ", in-process Redis stand-in" if settings.embedded_redis else "",
             )
+        if state.passkeys is None:
+            from authsvc.passkeys.relying_party import describe
+
+            log.warning("authsvc: %s", describe(settings))
         sampler = start_pool_sampler(state)
+        assert state.revocation_hub is not None
+        restore_signals = stop_streams_on_signals(state.revocation_hub)
         try:
             yield
         finally:
+            restore_signals()
             if sampler is not None:
                 sampler.cancel()
             await close_state(state)
@@ -227,6 +270,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.grants = default_grants()  # what /token accepts, registered once
+    if relying_party(settings) is not None:
+        from authsvc.tokens.grants.webauthn import WebAuthnGrant
+
+        app.state.grants.register(WebAuthnGrant())
     install_handlers(app)
     from authsvc.openapi import install as install_openapi
 
@@ -237,8 +284,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from authsvc.mfa.router import router as mfa_router
     from authsvc.ops.health import router as health_router
     from authsvc.ops.metrics_router import router as metrics_router
+    from authsvc.passkeys.router import router as passkeys_router
     from authsvc.recovery.router import router as recovery_router
     from authsvc.tokens.router import router as token_router
+    from authsvc.tokens.stream import router as stream_router
     from authsvc.web.headers import SecurityHeaders
     from authsvc.web.router import router as web_router
     from authsvc.web.templating import STATIC_DIR
@@ -247,23 +296,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # which reach the API's bearer /logout below.
     app.include_router(web_router)
     app.include_router(token_router)
+    app.include_router(stream_router)
     app.include_router(identity_router)
     app.include_router(mfa_router)
+    app.include_router(passkeys_router)
     app.include_router(recovery_router)
     app.include_router(health_router)
     app.include_router(metrics_router)
     app.include_router(admin_router)
     app.include_router(audit_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    from authsvc.jsonbody import JsonBodyGuard
+
+    app.add_middleware(JsonBodyGuard)  # innermost: its 422s get the security headers too
     app.add_middleware(SecurityHeaders, trusted_proxies=tuple(settings.trusted_proxies))
     observer = RequestObserver(meter)
+    budget = database_budget(settings)
     app.add_middleware(RequestContext, max_body=settings.max_body_bytes, observer=observer,
+                       budget=budget,
                        trusted_proxies=tuple(settings.trusted_proxies))
     from authsvc.tokens.router import introspect_asgi
 
     app.hot_trusted_proxies = tuple(settings.trusted_proxies)
     app.hot_paths = {
         ("POST", "/introspect"): RequestContext(
+            # No budget on the hot path: an access token's check runs no SQL at all.
             introspect_asgi, max_body=settings.max_body_bytes, observer=observer,
             trusted_proxies=app.hot_trusted_proxies,
         ),

@@ -17,6 +17,7 @@ from authsvc.courier import Courier, MessageFactory
 from authsvc.identity.cache import UserCache, UserDirectory
 from authsvc.mfa.runtime import MfaRuntime
 from authsvc.ops.meter import Meter
+from authsvc.passkeys.runtime import PasskeyRuntime
 from authsvc.protection.bruteforce import BruteForceProtector
 from authsvc.protection.devices import DeviceTokens
 from authsvc.protection.patterns import StuffingDetector
@@ -27,6 +28,8 @@ from authsvc.security.jwt import TokenCodec
 from authsvc.security.passwords import HashingService
 from authsvc.security.policy import PasswordValidator
 from authsvc.sessions.store import SessionStore
+from authsvc.tokens.feed import RevocationFeed
+from authsvc.tokens.hub import RevocationHub
 from authsvc.tokens.introspection import Introspector
 from authsvc.tokens.revocations import RevocationList
 from authsvc.tokens.service import TokenService
@@ -63,4 +66,7 @@ class AppState:
     mail_counts: Counter[str] = field(default_factory=Counter)  # "sent", "failed"
     meter: Meter = field(default_factory=Meter)
     tasks: Background = field(default_factory=Background)  # work no answer waits for
+    passkeys: PasskeyRuntime | None = None  # None: passkeys off (see passkeys/relying_party.py)
     extras: dict[str, Any] = field(default_factory=dict)
+    revocation_feed: RevocationFeed | None = None  # numbered revocation events (publish)
+    revocation_hub: RevocationHub | None = None  # this process's GET /revocations/stream

@@ -1,29 +1,57 @@
-"""Re-authentication before adding a factor (ASVS 5.0 §7.5.1): a stolen access token or an
-unattended session must not be enough to take an account over by enrolling a factor of the
-thief's. Recent means: the sign-in (`auth_time`) within `AUTHSVC_REAUTH_WINDOW`, or a step-up
-(`amr` with `mfa`) within `AUTHSVC_STEP_UP_WINDOW`; otherwise the current password, checked as a
-login attempt (identity/account.py `check_current_password`). One rule for the API (deps
-`RecentAuth`) and the pages."""
+"""Recent authentication before a factor is added (CONTRACT "Accounts"; ASVS 5.0 §7.5.1; OWASP
+Authentication Cheat Sheet, "re-authentication"): a stolen access token or an unattended session
+must not be enough to take an account over by enrolling a factor of the thief's. Recent means:
+the sign-in (`auth_time`) within `AUTHSVC_REAUTH_WINDOW`, or a step-up (`amr` with `mfa`) within
+`AUTHSVC_STEP_UP_WINDOW`; otherwise the current password, checked as a login attempt
+(identity/account.py `check_current_password`: the username's or device token's lockout and the
+per-account limit). One rule for TOTP, e-mail codes and passkeys, API (deps `RecentAuth`) and
+pages alike."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from typing import Any
 
-from authsvc.config import Settings
 from authsvc.errors import AuthError
+from authsvc.identity.account import WrongCurrentPassword, check_current_password
+from authsvc.identity.models import User
+from authsvc.identity.service import IdentityService
+from authsvc.state import AppState
+from authsvc.tokens.service import Client
 
 
 class ReauthenticationRequired(AuthError):
     status = 403
     code = "reauthentication_required"
-    description = ("This needs a recent sign-in: send `current_password`, or sign in (or step "
-                   "up) again first.")
+    description = ("Adding a factor needs a recent sign-in: send \"current_password\", or sign "
+                   "in again.")
 
 
-def is_recent(auth_time: float | None, amr: Iterable[str], settings: Settings,
-              now: float) -> bool:
-    """True when the authentication behind a token or session is recent enough."""
-    at = float(auth_time or 0)
-    if at >= now - settings.reauth_window:
+def is_recent(state: AppState, auth_time: float, amr: list[str], now: float | None = None) -> bool:
+    """Signed in within the re-authentication window, or stepped up within the step-up one."""
+    now = time.time() if now is None else now
+    settings = state.settings
+    if auth_time >= now - settings.reauth_window:
         return True
-    return "mfa" in amr and at >= now - settings.step_up_window
+    return "mfa" in amr and auth_time >= now - settings.step_up_window
+
+
+async def require_recent_authentication(
+    state: AppState, identity: IdentityService, user: User, *, auth_time: float,
+    amr: list[str], current_password: str | None, client: Client,
+    now: float | None = None,
+) -> None:
+    """Pass, or ReauthenticationRequired (403), or TemporarilyLocked (429): a current password
+    counts like a login attempt, and a right one clears no failures (it completes no login)."""
+    if is_recent(state, auth_time, amr, now):
+        return
+    if not current_password:
+        raise ReauthenticationRequired()
+    try:
+        await check_current_password(state, identity, user, current_password, client)
+    except WrongCurrentPassword:
+        raise ReauthenticationRequired("The current password is incorrect.") from None
+
+
+def claims_time(claims: dict[str, Any]) -> float:
+    return float(claims.get("auth_time") or 0)

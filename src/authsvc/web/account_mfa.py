@@ -16,9 +16,12 @@ from starlette.responses import Response
 
 from authsvc.deps import ClientInfo, Identity, State
 from authsvc.errors import AuthError, TemporarilyLocked
-from authsvc.identity.account import WrongCurrentPassword, check_current_password
 from authsvc.identity.models import User
-from authsvc.identity.reauth import is_recent
+from authsvc.identity.reauth import (
+    ReauthenticationRequired,
+    is_recent,
+    require_recent_authentication,
+)
 from authsvc.mfa.enrolment import Enrolment
 from authsvc.mfa.service import InvalidCode, MfaService
 from authsvc.state import AppState
@@ -60,14 +63,16 @@ async def reauthenticated(state: AppState, identity: Any, member: SignedIn, user
     """The API's `RecentAuth` on the pages: None when the sign-in is recent or the form's
     current password is right (counted as a login attempt), else the message that says why."""
     session, clock = member.session, state.session_store.clock
-    if is_recent(session.auth_time, session.amr, state.settings, clock()):
+    if is_recent(state, session.auth_time or 0.0, list(session.amr), clock()):
         return None
     password = form.get("current_password", "")
     if not password:
         return REAUTH_NEEDED
     try:
-        await check_current_password(state, identity, user, password, client)
-    except WrongCurrentPassword:
+        await require_recent_authentication(
+            state, identity, user, auth_time=session.auth_time or 0.0, amr=list(session.amr),
+            current_password=password, client=client, now=clock())
+    except ReauthenticationRequired:
         return "Your current password is not right. Nothing was changed."
     except TemporarilyLocked as exc:
         return f"Too many failed attempts. Try again in {format_duration(exc.retry_after)}."
