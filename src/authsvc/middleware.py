@@ -66,14 +66,11 @@ class RequestContext:
                 message["headers"] = [*message.get("headers", []), header]
                 state["status"] = message["status"]
             await send(message)
-            if pending and message["type"] == "http.response.body" and not message.get(
-                    "more_body"):
-                run_after_response(pending)  # the answer has left: start its background work
 
         try:
             await self._bounded(scope, receive, send_with_id, length, state)
         finally:
-            run_after_response(pending)  # an answer that never completed: start it anyway
+            run_after_response(pending)  # the answer has left: start its background work
             if self.observer is not None:
                 self.observer(scope, state.get("status", 500), time.perf_counter() - started)
 
