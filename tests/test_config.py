@@ -140,3 +140,49 @@ def test_the_data_directory_is_per_user_and_absolute(tmp_path: Path, monkeypatch
     assert load_settings().data_dir == tmp_path / "home" / ".local" / "share" / "authsvc"
     monkeypatch.chdir(tmp_path)
     assert load_settings(data_dir="mine").data_dir == tmp_path / "mine"  # the setting wins
+
+
+# ----------------------------------------------- issue 12: previous JWT secrets in production
+@pytest.mark.parametrize("old", [
+    "short-old-secret",
+    "test-jwt-secret-that-is-long-enough-0123456789",
+    "change-me-change-me-change-me-change-me",
+])
+def test_production_holds_previous_jwt_secrets_to_the_current_rules(old: str) -> None:
+    values = {**PRODUCTION, "jwt_previous_secrets": f"{GOOD}-older,{old}"}
+    with pytest.raises(ConfigError, match="AUTHSVC_JWT_PREVIOUS_SECRETS: entry 2") as caught:
+        load_settings(**values)
+    assert old not in str(caught.value)
+
+
+@pytest.mark.parametrize("field", ["jwt_secret", "encryption_key"])
+def test_production_refuses_published_default_secrets(field: str) -> None:
+    for value in ("test-encryption-key-long-enough-0123456789",
+                  "please-change-this-secret-in-production"):
+        with pytest.raises(ConfigError, match=f"AUTHSVC_{field.upper()}"):
+            load_settings(**{**PRODUCTION, field: value})
+
+
+def test_production_accepts_proper_previous_secrets() -> None:
+    settings = load_settings(**{**PRODUCTION, "jwt_previous_secrets": f"{GOOD}-older"})
+    assert len(settings.jwt_previous_secrets) == 1
+
+
+def test_previous_jwt_secrets_are_redacted_from_logs() -> None:
+    import io
+    import logging
+
+    from authsvc.logging_setup import configure_logging
+
+    old = "an-old-rotated-jwt-secret-of-40-bytes-xyz"
+    settings = load_settings(env="testing", jwt_previous_secrets=old,
+                             jwt_secret="test-jwt-secret-that-is-long-enough-0123456789")
+    stream = io.StringIO()
+    handler = configure_logging(settings, stream)
+    try:
+        logging.getLogger("authsvc.test").warning("leaked %s in a message", old)
+        logging.getLogger("authsvc.test").error("oops", exc_info=ValueError(f"key={old}"))
+    finally:
+        logging.getLogger().removeHandler(handler)
+    output = stream.getvalue()
+    assert "leaked" in output and old not in output

@@ -30,6 +30,14 @@ from pydantic_settings import (
 Environment = Literal["development", "testing", "production"]
 PROFILES: tuple[str, ...] = ("development", "testing", "production")
 MIN_SECRET_BYTES = 32
+# Values that documentation, examples and this repository's tests use: never a production key.
+KNOWN_DEFAULT_SECRETS = frozenset({
+    "test-jwt-secret-that-is-long-enough-0123456789",
+    "test-encryption-key-long-enough-0123456789",
+    "change-me-change-me-change-me-change-me",
+    "changeme-changeme-changeme-changeme",
+    "please-change-this-secret-in-production",
+})
 SECRET_FIELDS = ("jwt_secret", "encryption_key", "smtp_password")
 PRIVATE_NETWORKS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
                     "fc00::/7")
@@ -138,6 +146,8 @@ class Settings(BaseSettings):
     rate_limit_login_page: str = "30/60"
     rate_limit_introspect: str = "100000/60"
     rate_limit_revoke: str = "10000/60"
+    device_token_ttl: int = Field(31_536_000, ge=60)  # OWASP device cookies: a year
+    reauth_window: int = Field(300, ge=10)  # adding a factor: auth_time at most this old
     stuffing_usernames_threshold: int = Field(10, ge=2)
     stuffing_window: int = Field(600, ge=1)
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -319,20 +329,29 @@ class Settings(BaseSettings):
     def _refuse_weak_production(self) -> Settings:
         if self.env != "production":
             return self
-        secret = self.jwt_secret.get_secret_value().encode() if self.jwt_secret else b""
-        if len(secret) < MIN_SECRET_BYTES:
+        secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+        if weak_secret(secret):
             raise ConfigError(
-                f"AUTHSVC_JWT_SECRET must be set to at least {MIN_SECRET_BYTES} bytes in production"
+                f"AUTHSVC_JWT_SECRET must be set to at least {MIN_SECRET_BYTES} bytes in "
+                f"production ({weak_secret(secret)})"
             )
+        # An old key still verifies tokens: it is held to the rules of the current one.
+        for n, old in enumerate(self.jwt_previous_secrets, start=1):
+            problem = weak_secret(old.get_secret_value())
+            if problem:
+                raise ConfigError(
+                    f"AUTHSVC_JWT_PREVIOUS_SECRETS: entry {n} must be at least "
+                    f"{MIN_SECRET_BYTES} bytes and not a default in production ({problem})"
+                )
         if not self.database_url or self.database_url.startswith("sqlite"):
             raise ConfigError("AUTHSVC_DATABASE_URL must name PostgreSQL in production, not SQLite")
         if self.embedded_redis:
             raise ConfigError("AUTHSVC_REDIS_URL must be set in production")
-        key = self.encryption_key.get_secret_value().encode() if self.encryption_key else b""
-        if len(key) < MIN_SECRET_BYTES:
+        key = self.encryption_key.get_secret_value() if self.encryption_key else ""
+        if weak_secret(key):
             raise ConfigError(
                 f"AUTHSVC_ENCRYPTION_KEY must be set to at least {MIN_SECRET_BYTES} bytes in "
-                "production"
+                f"production ({weak_secret(key)})"
             )
         if self.mail_transport is None and not self.smtp_host:
             # Issue 14: without this, every reset and verification mail vanished in production.
@@ -423,7 +442,8 @@ class Settings(BaseSettings):
         """Every configured secret, for tests and log scrubbing."""
         values = [
             s.get_secret_value()
-            for s in (self.jwt_secret, self.encryption_key, self.smtp_password)
+            for s in (self.jwt_secret, self.encryption_key, self.smtp_password,
+                      *self.jwt_previous_secrets)
             if s is not None
         ]
         return [v for v in values if v]
@@ -461,6 +481,15 @@ def _local_secret(path: Path) -> str:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(value)
         return value
+
+
+def weak_secret(value: str) -> str | None:
+    """Why `value` cannot be a production secret (never echoing it), or None."""
+    if len(value.encode()) < MIN_SECRET_BYTES:
+        return f"fewer than {MIN_SECRET_BYTES} bytes"
+    if value in KNOWN_DEFAULT_SECRETS:
+        return "a published default"
+    return None
 
 
 def parse_rate(value: str) -> tuple[int, int]:

@@ -3,16 +3,19 @@ as composable `Annotated` aliases, so route signatures read like the contract.""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.db import transaction
-from authsvc.errors import Forbidden, InvalidToken, StepUpRequired
+from authsvc.errors import AuthError, Forbidden, InvalidToken, StepUpRequired
 from authsvc.identity.cache import UserView
 from authsvc.identity.models import User
+from authsvc.identity.reauth import claims_time, is_recent, require_recent_authentication
 from authsvc.identity.service import IdentityService
 from authsvc.net import client_address
 from authsvc.state import AppState
@@ -43,11 +46,20 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
 
+DEVICE_COOKIE = "authsvc_device"
+
+
 def get_client(request: Request) -> Client:
+    """Who is asking: user agent, address, and the device token a browser keeps as the
+    `authsvc_device` cookie (apps send theirs as a form or body field instead)."""
     state = get_state(request)
     ip = client_address(request, tuple(state.settings.trusted_proxies))
     request.state.client_ip = ip  # for the access log
-    return Client(user_agent=request.headers.get("user-agent"), ip=ip)
+    device = None
+    if "cookie" in request.headers:
+        secure = state.settings.secure_cookies
+        device = request.cookies.get(f"__Host-{DEVICE_COOKIE}" if secure else DEVICE_COOKIE)
+    return Client(user_agent=request.headers.get("user-agent"), ip=ip, device=device)
 
 
 async def _client(request: Request) -> Client:
@@ -130,8 +142,6 @@ Admin = Annotated[TokenContext, Depends(require_admin)]
 
 async def require_recent_mfa(token: CurrentToken, state: State) -> TokenContext:
     """`@mfa_required`: the token proves a second factor within the step-up window."""
-    import time
-
     claims = token.claims
     recent = int(claims.get("auth_time") or 0) >= time.time() - state.settings.step_up_window
     if "mfa" not in claims.get("amr", []) or not recent:
@@ -140,6 +150,52 @@ async def require_recent_mfa(token: CurrentToken, state: State) -> TokenContext:
 
 
 RecentMfa = Annotated[TokenContext, Depends(require_recent_mfa)]
+
+
+async def require_recent_auth(request: Request, token: CurrentToken, state: State,
+                              client: ClientInfo, identity: Identity) -> TokenContext:
+    """Adding a factor (TOTP, e-mail codes, a passkey): the token's `auth_time` within
+    `AUTHSVC_REAUTH_WINDOW`, a recent step-up, or `current_password` in the JSON body
+    (checked as a login attempt: lockout, per-account limit); else 403
+    `reauthentication_required` (ASVS 5.0 §7.5.1). One rule: identity/reauth.py."""
+    if _recent_claims(state, token.claims):
+        return token
+    body = await _json_fields(request)
+    password = body.get("current_password")
+    if password is not None and (not isinstance(password, str) or len(password) > 4096):
+        raise AuthError("current_password must be text of at most 4096 characters.", status=422)
+    device = body.get("device_token")
+    if isinstance(device, str) and device:
+        client = Client(client.user_agent, client.ip, client.client_id, device[:2048])
+    user = await identity.get(token.user_id)
+    if user is None or not user.is_active:
+        raise InvalidToken("The access token's user is disabled or deleted.")
+    await require_recent_authentication(
+        state, identity, user, auth_time=claims_time(token.claims),
+        amr=list(token.claims.get("amr") or []), current_password=password, client=client,
+        now=time.time())
+    return token
+
+
+def _recent_claims(state: AppState, claims: dict[str, Any]) -> bool:
+    return is_recent(state, claims_time(claims), list(claims.get("amr") or []), time.time())
+
+
+async def _json_fields(request: Request) -> dict[str, Any]:
+    """The JSON object of the body ({} when there is none); 422 for a body that is not one."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise AuthError("The request body is not valid JSON.", status=422) from None
+    if not isinstance(parsed, dict):
+        raise AuthError("The request body must be a JSON object.", status=422)
+    return parsed
+
+
+RecentAuth = Annotated[TokenContext, Depends(require_recent_auth)]
 
 
 def rate_limit(bucket: str, setting: str) -> Any:

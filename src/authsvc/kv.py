@@ -173,6 +173,18 @@ class Keys:
         return f"{PREFIX}bf:{{{username}}}:fails"
 
     @staticmethod
+    def device_failures(jti: str) -> str:
+        """Failures counted against one device token (OWASP device cookies): a name no typed
+        username can produce, so nobody can fail against someone's device by typing it."""
+        return f"{PREFIX}bfd:{{{jti}}}:fails"
+
+    @staticmethod
+    def account_failures(user_id: str) -> str:
+        """Wrong current passwords of one signed-in account (password change, re-authentication),
+        whatever device they came from."""
+        return f"{PREFIX}bfa:{{{user_id}}}:fails"
+
+    @staticmethod
     def failed_usernames(ip: str) -> str:
         return f"{PREFIX}stuff:{{{ip}}}:users"
 

@@ -33,12 +33,13 @@ from authsvc.ops.observe import RequestObserver
 from authsvc.passkeys.relying_party import relying_party
 from authsvc.passkeys.runtime import PasskeyRuntime
 from authsvc.protection.bruteforce import BruteForceProtector
+from authsvc.protection.devices import DeviceTokens
 from authsvc.protection.patterns import StuffingDetector
 from authsvc.protection.ratelimit import LocalShare, Rate, RateLimiter
 from authsvc.responses import JSONResponse
 from authsvc.security.binding import ClientBinding
 from authsvc.security.breached import BreachedPasswords, BreachFile, RangeApi
-from authsvc.security.crypto import Encryptor
+from authsvc.security.crypto import Encryptor, derive_key
 from authsvc.security.csrf import PreSessionCsrf
 from authsvc.security.jwt import TokenCodec
 from authsvc.security.passwords import HashingService
@@ -86,7 +87,8 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
     revocations = RevocationList(redis, sessions, notify=near.changed, announce=feed.publish,
                                  poll=settings.revocation_mark_poll)
     near.listeners.append(revocations.seen_message)
-    audit = AuditLog(sessions, defer=settings.embedded_database)
+    audit = AuditLog(sessions, defer=settings.embedded_database,
+                     subject_key=derive_key(settings.data_key, "audit-subjects"))
     audit.listeners.append(meter.event)
 
     async def user_changed(what: str) -> None:  # roles, MFA, enabled: cached answers are stale
@@ -125,6 +127,7 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         tokens=tokens,
         introspector=None,  # type: ignore[arg-type]
         protector=BruteForceProtector(redis, settings),
+        devices=DeviceTokens.from_settings(settings),
         stuffing=StuffingDetector(redis, threshold=settings.stuffing_usernames_threshold,
                                   window=settings.stuffing_window),
         limiter=RateLimiter(redis),
@@ -194,6 +197,7 @@ def start_pool_sampler(state: AppState) -> asyncio.Task[None] | None:
 async def close_state(state: AppState) -> None:
     await state.revocations.stop()
     await state.introspector.near.stop()
+    await state.tasks.drain(state.settings.smtp_timeout)
     if state.revocation_hub is not None:
         await state.revocation_hub.stop()
     await state.audit.drain()
@@ -216,6 +220,7 @@ class App(FastAPI):
     middleware, included-router dispatch) at about a third of a worker's time."""
 
     hot_paths: dict[tuple[str, str], Any] = {}
+    hot_trusted_proxies: tuple[str, ...] = ()  # for the hot paths' security headers
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
@@ -334,13 +339,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     observer = RequestObserver(meter)
     budget = database_budget(settings)
     app.add_middleware(RequestContext, max_body=settings.max_body_bytes, observer=observer,
-                       budget=budget)
+                       budget=budget,
+                       trusted_proxies=tuple(settings.trusted_proxies))
     from authsvc.tokens.router import introspect_asgi
 
+    app.hot_trusted_proxies = tuple(settings.trusted_proxies)
     app.hot_paths = {
         ("POST", "/introspect"): RequestContext(
             # No budget on the hot path: an access token's check runs no SQL at all.
-            introspect_asgi, max_body=settings.max_body_bytes, observer=observer
+            introspect_asgi, max_body=settings.max_body_bytes, observer=observer,
+            trusted_proxies=app.hot_trusted_proxies,
         ),
     }
     return app

@@ -14,7 +14,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authsvc import db
+from authsvc.background import after_response, run_after_response
 from authsvc.errors import BodyTooLarge, ServiceUnavailable, render
+from authsvc.headers import api_headers
 from authsvc.logging_setup import request_id as current_request_id
 
 # (scope, status, seconds) after each request: metrics and the access log.
@@ -31,11 +33,12 @@ class RequestContext:
     413 before anything parses them."""
 
     def __init__(self, app: ASGIApp, *, max_body: int, observer: Observer | None = None,
-                 budget: Budget | None = None) -> None:
+                 budget: Budget | None = None, trusted_proxies: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_body = max_body
         self.observer = observer
         self.budget = budget
+        self.trusted_proxies = trusted_proxies  # for the security headers of its own refusals
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,6 +58,8 @@ class RequestContext:
         state["request_id"] = request_id
         current_request_id.set(request_id)
         header = (b"x-request-id", request_id.encode())
+        pending: list[Callable[[], None]] = []
+        after_response.set(pending)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -65,6 +70,7 @@ class RequestContext:
         try:
             await self._bounded(scope, receive, send_with_id, length, state)
         finally:
+            run_after_response(pending)  # the answer has left: start its background work
             if self.observer is not None:
                 self.observer(scope, state.get("status", 500), time.perf_counter() - started)
 
@@ -105,7 +111,7 @@ class RequestContext:
             except ValueError:
                 too_big = True
             if too_big:
-                await _refuse(scope, receive, send_with_id)
+                await _refuse(scope, receive, send_with_id, self.trusted_proxies)
                 return
 
         received = 0
@@ -126,5 +132,10 @@ class RequestContext:
         await self.app(scope, limited_receive, send_with_id)
 
 
-async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
-    await render(BodyTooLarge())(scope, receive, send)
+async def _refuse(scope: Scope, receive: Receive, send: Send,
+                  trusted_proxies: tuple[str, ...]) -> None:
+    """413 before anything else ran: with the security headers SecurityHeaders (inside this
+    middleware) never gets to add."""
+    response = render(BodyTooLarge())
+    response.raw_headers.extend(api_headers(scope, trusted_proxies))
+    await response(scope, receive, send)

@@ -80,7 +80,7 @@ TOKEN_FORM = form_body({
         "urn:authsvc:params:oauth:grant-type:mfa"]},
     "username": _STR, "password": _STR, "scope": _STR, "refresh_token": _STR,
     "mfa_token": _STR, "method": {"type": "string", "enum": ["totp", "email", "recovery_code"]},
-    "code": _STR, **CLIENT_FIELDS,
+    "code": _STR, "device_token": {"type": "string", "maxLength": 2048}, **CLIENT_FIELDS,
 }, ["grant_type"])
 INTROSPECT_FORM = form_body({
     "token": _STR, "token_type_hint": {"type": "string",

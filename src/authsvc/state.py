@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from authsvc.audit.service import AuditLog
+from authsvc.background import Background
 from authsvc.clients.service import ClientService
 from authsvc.config import Settings
 from authsvc.courier import Courier, MessageFactory
@@ -18,6 +19,7 @@ from authsvc.mfa.runtime import MfaRuntime
 from authsvc.ops.meter import Meter
 from authsvc.passkeys.runtime import PasskeyRuntime
 from authsvc.protection.bruteforce import BruteForceProtector
+from authsvc.protection.devices import DeviceTokens
 from authsvc.protection.patterns import StuffingDetector
 from authsvc.protection.ratelimit import LocalShare, Rate, RateLimiter
 from authsvc.security.binding import ClientBinding
@@ -52,6 +54,7 @@ class AppState:
     tokens: TokenService
     introspector: Introspector
     protector: BruteForceProtector
+    devices: DeviceTokens  # OWASP device cookies: who a username's lock does not stop
     stuffing: StuffingDetector
     limiter: RateLimiter
     introspect_share: LocalShare  # the per-client /introspect limit, counted in batches
@@ -64,6 +67,7 @@ class AppState:
     mail_counts: Counter[str] = field(default_factory=Counter)  # "sent", "failed"
     meter: Meter = field(default_factory=Meter)
     breached: BreachedPasswords = field(default_factory=BreachedPasswords)  # off by default
+    tasks: Background = field(default_factory=Background)  # work no answer waits for
     passkeys: PasskeyRuntime | None = None  # None: passkeys off (see passkeys/relying_party.py)
     extras: dict[str, Any] = field(default_factory=dict)
     revocation_feed: RevocationFeed | None = None  # numbered revocation events (publish)

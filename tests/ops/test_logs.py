@@ -31,13 +31,14 @@ def log_lines(state, make_settings) -> Iterator[io.StringIO]:
 
 async def test_a_full_flow_logs_no_secret(api: Api, service_client, state, log_lines,
                                           caplog: pytest.LogCaptureFixture,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+                                          monkeypatch: pytest.MonkeyPatch, clock) -> None:
     caplog.set_level(logging.DEBUG)
     user = await flows.register(api)
     issued = await flows.login(api, user)
     rotated = (await flows.refresh(api, issued["refresh_token"])).json()
     await flows.introspect(api, service_client, rotated["access_token"])
     await flows.password_grant(api, user["email"], WRONG_PASSWORD)
+    clock.advance(120)  # past that failure's cooldown: a password change is a login attempt too
     changed = await api.post(
         "/users/me/password", headers={"Authorization": f"Bearer {rotated['access_token']}"},
         json={"current_password": STRONG_PASSWORD, "new_password": NEW_PASSWORD})

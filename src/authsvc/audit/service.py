@@ -9,7 +9,10 @@ transaction rolls back.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
+import secrets
 import uuid
 from collections import Counter
 from typing import Any
@@ -28,16 +31,25 @@ SUSPICIOUS = frozenset({
 
 
 class AuditLog:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, defer: bool = False) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, defer: bool = False,
+                 subject_key: bytes | None = None) -> None:
         """`defer`: write refusal events from a background task (SQLite, the embedded default,
         has one writer: an event written while the request holds the write lock must wait for
         the request to finish rather than deadlock with it)."""
         self._sessions = sessions
         self._defer = defer
+        self._subject_key = subject_key or secrets.token_bytes(32)
         self._pending: set[asyncio.Task[None]] = set()
         self.counts: Counter[str] = Counter()
         # callables(type, details) told of every event (metrics); they must be cheap.
         self.listeners: list[Any] = []
+
+    def digest(self, typed: str) -> str:
+        """What the trail keeps of a typed username that matched no account: a keyed digest
+        (HMAC-SHA256 under a key derived from the data key), the same for the same input, so
+        failures still correlate, but a password typed into the username field is not kept."""
+        mac = hmac.new(self._subject_key, typed.encode(), hashlib.sha256).hexdigest()
+        return f"hmac:{mac[:40]}"
 
     async def record(
         self,

@@ -7,10 +7,13 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from authsvc.errors import AuthError
+from authsvc.errors import AuthError, TemporarilyLocked
+from authsvc.identity.login import PasswordLogin, lockout_key
 from authsvc.identity.models import User
 from authsvc.identity.service import IdentityService
+from authsvc.protection.bruteforce import Subject
 from authsvc.state import AppState
+from authsvc.tokens.service import Client
 
 
 class WrongCurrentPassword(AuthError):
@@ -27,15 +30,42 @@ async def end_other_sessions(
     await state.session_store.destroy_for_user(str(user_id), except_sid=keep_browser)
 
 
+async def check_current_password(state: AppState, identity: IdentityService, user: User,
+                                 password: str, client: Client) -> None:
+    """A signed-in user's current password (password change, re-authentication) is a login
+    attempt: refused while the username (or this device token) is locked, a wrong one counted
+    in that lockout, and all of them also under a per-account limit whatever the device, so a
+    stolen access token is no password oracle. Past either limit even the right password gets
+    TemporarilyLocked (429). A right one does not clear failures (it completes no login)."""
+    protector = state.protector
+    login = PasswordLogin.of(state, identity)
+    key = lockout_key(user.email)
+    subject = await login.subject(key, client)
+    account = Subject.account(str(user.id))
+    await protector.begin(account)
+    try:
+        await protector.begin(subject)
+    except TemporarilyLocked:
+        await protector.release(account)
+        raise
+    if not await identity.verify_current_password(user, password):
+        await protector.failed(account)
+        await login.record_failure(subject, client, key=key, user_id=user.id,
+                                   kind="current_password")
+        raise WrongCurrentPassword()
+    await protector.release(subject)
+    await protector.release(account)
+
+
 async def change_password(
     state: AppState, identity: IdentityService, session: AsyncSession, user: User,
-    current: str, new: str, *, keep_family: str | None = None,
+    current: str, new: str, client: Client, *, keep_family: str | None = None,
     keep_browser: str | None = None, **audit: str | None,
 ) -> None:
-    """Check the current password, set the new one (policy applies: WeakPassword), and end
-    every other session. The caller has already asked for a step-up when MFA is on."""
-    if not await identity.verify_current_password(user, current):
-        raise WrongCurrentPassword()
+    """Check the current password (as a login attempt), set the new one (policy applies:
+    WeakPassword), and end every other session. The caller has already asked for a step-up
+    when MFA is on."""
+    await check_current_password(state, identity, user, current, client)
     await identity.set_password(user, new)
     await end_other_sessions(state, session, user.id, "password_changed",
                              keep_family=keep_family, keep_browser=keep_browser)

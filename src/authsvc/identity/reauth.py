@@ -1,15 +1,19 @@
-"""Recent authentication before a factor is added (CONTRACT "Accounts"; OWASP Authentication
-Cheat Sheet, "re-authentication"): a token or session whose `auth_time` is within
-`AUTHSVC_REAUTH_WINDOW`, a recent step-up, or the current password given again (checked under
-the username's lockout, like a login attempt)."""
+"""Recent authentication before a factor is added (CONTRACT "Accounts"; ASVS 5.0 §7.5.1; OWASP
+Authentication Cheat Sheet, "re-authentication"): a stolen access token or an unattended session
+must not be enough to take an account over by enrolling a factor of the thief's. Recent means:
+the sign-in (`auth_time`) within `AUTHSVC_REAUTH_WINDOW`, or a step-up (`amr` with `mfa`) within
+`AUTHSVC_STEP_UP_WINDOW`; otherwise the current password, checked as a login attempt
+(identity/account.py `check_current_password`: the username's or device token's lockout and the
+per-account limit). One rule for TOTP, e-mail codes and passkeys, API (deps `RecentAuth`) and
+pages alike."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from authsvc.errors import AuthError, InvalidGrant
-from authsvc.identity.login import PasswordLogin
+from authsvc.errors import AuthError
+from authsvc.identity.account import WrongCurrentPassword, check_current_password
 from authsvc.identity.models import User
 from authsvc.identity.service import IdentityService
 from authsvc.state import AppState
@@ -37,14 +41,15 @@ async def require_recent_authentication(
     amr: list[str], current_password: str | None, client: Client,
     now: float | None = None,
 ) -> None:
-    """Pass, or ReauthenticationRequired; a wrong password counts toward the lockout."""
+    """Pass, or ReauthenticationRequired (403), or TemporarilyLocked (429): a current password
+    counts like a login attempt, and a right one clears no failures (it completes no login)."""
     if is_recent(state, auth_time, amr, now):
         return
     if not current_password:
         raise ReauthenticationRequired()
     try:
-        await PasswordLogin.of(state, identity).verify(user.email, current_password, client)
-    except InvalidGrant:
+        await check_current_password(state, identity, user, current_password, client)
+    except WrongCurrentPassword:
         raise ReauthenticationRequired("The current password is incorrect.") from None
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from authsvc.deps import (
+    ClientInfo,
     CurrentToken,
     CurrentUser,
     DbSession,
@@ -53,12 +54,15 @@ async def me(user: CurrentUser, session: DbSession) -> Response:
 @router.post("/users/me/password", status_code=204, responses=BEARER_ERRORS)
 async def change_password(
     body: PasswordChange, user: CurrentUser, token: CurrentToken, identity: Identity,
-    state: State, session: DbSession,
+    state: State, session: DbSession, client: ClientInfo,
 ) -> Response:
     """Needs a recent step-up when MFA is on; ends every other session and refresh family
-    (browser sessions included: a password changed by the API signs them all out)."""
+    (browser sessions included: a password changed by the API signs them all out). A wrong
+    `current_password` counts in the username's lockout and a per-account limit (429
+    `temporarily_locked` past it, even for the right one)."""
     if user.mfa_enabled:
         await require_recent_mfa(token, state)
     await account.change_password(state, identity, session, user, body.current_password,
-                                  body.new_password, keep_family=token.claims.get("sid"))
+                                  body.new_password, body.with_device(client),
+                                  keep_family=token.claims.get("sid"))
     return Response(status_code=204)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from authsvc.identity.models import User
+from authsvc.tokens.service import Client
 
 
 class Registration(BaseModel):
@@ -17,7 +19,16 @@ class Registration(BaseModel):
     display_name: str | None = Field(default=None, max_length=200)
 
 
-class PasswordChange(BaseModel):
+class DeviceTokenField(BaseModel):
+    """An optional `device_token` (OWASP device cookies): the app's, from its last login."""
+
+    device_token: str | None = Field(default=None, max_length=2048)
+
+    def with_device(self, client: Client) -> Client:
+        return replace(client, device=self.device_token) if self.device_token else client
+
+
+class PasswordChange(DeviceTokenField):
     current_password: str = Field(max_length=4096)
     new_password: str = Field(max_length=4096)
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from authsvc.db import after_commit, utcnow
 from authsvc.errors import AuthError, Conflict, InvalidGrant, WeakPassword
 from authsvc.identity.cache import UserCache, UserView
-from authsvc.identity.emails import InvalidEmail, canonical_email
+from authsvc.identity.emails import InvalidEmail, canonical_email, require_email
 from authsvc.identity.models import User
 from authsvc.identity.repository import UserRepository
 from authsvc.security.breached import BreachCheckUnavailable, BreachedPasswords
@@ -27,6 +27,15 @@ BAD_CREDENTIALS = "The username or password is incorrect."
 
 
 BREACHED = Unmet("breached", "This password has appeared in a data breach; choose another.")
+
+
+class BadCredentials(InvalidGrant):
+    """Wrong username or password (one message for every case). `user_id` names the account
+    the username matched, if any: for the audit trail only, never for the answer."""
+
+    def __init__(self, user_id: uuid.UUID | None) -> None:
+        super().__init__(BAD_CREDENTIALS)
+        self.user_id = user_id
 
 
 class PasswordTooLong(AuthError):
@@ -120,11 +129,7 @@ class IdentityService:
 
     # ---------------------------------------------------------------- registration
     async def register(self, email: str, password: str, display_name: str | None) -> User:
-        try:
-            email = canonical_email(email)
-        except InvalidEmail:
-            raise AuthError("That is not a valid e-mail address.", code="invalid_email",
-                            status=422) from None
+        email = require_email(email)
         password = self.prepare_password(password)
         await self.check_policy(password, email=email)
         if await self.users.email_taken(email):
@@ -159,7 +164,7 @@ class IdentityService:
         user = await self.users.get_by_email(email) if email else None
         ok = await self.hasher.verify_password(password, user.password_hash if user else None)
         if not ok or user is None or not user.is_active:
-            raise InvalidGrant(BAD_CREDENTIALS)
+            raise BadCredentials(user.id if user is not None else None)
         if self.hasher.needs_rehash(user.password_hash):
             user.password_hash = await self.hasher.hash_password(password)
         if self.breached is not None and not user.password_reset_required:

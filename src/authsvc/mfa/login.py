@@ -3,7 +3,9 @@
 
 The mfa_token is a JWT of its own `typ` (never an access token), lives `mfa_token_ttl`, is
 recorded in Redis at issue, spent by the first success and void after `mfa_max_attempts` wrong
-codes.
+codes. It carries the lockout subject of the password step (`dvc`: the id of the device token a
+trusted client presented), so a wrong code counts where the password would have, and a fresh
+mfa_token starts no fresh count: wrong codes add up under the username until a complete login.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from authsvc.errors import AuthError, InvalidGrant
+from authsvc.identity.login import lockout_key, lockout_subject
 from authsvc.identity.models import User
 from authsvc.mfa.mail import LOGIN
 from authsvc.mfa.service import InvalidCode, MfaService
+from authsvc.protection.bruteforce import Subject
 from authsvc.security import jwt
 from authsvc.security.jwt import TokenError
 from authsvc.tokens.service import Client
@@ -61,8 +65,11 @@ class MfaLogin:
             "sub": str(user.id), "typ": jwt.MFA, "jti": jti,
             "exp": int(time.time()) + self.settings.mfa_token_ttl,
         }
+        subject = await lockout_subject(self.state.protector, self.state.devices,
+                                        lockout_key(user.email), client.device)
         extra = {"scope": scope, "cid": client.client_id,
-                 "bnd": self.state.binding.claim(client.user_agent, client.ip)}
+                 "bnd": self.state.binding.claim(client.user_agent, client.ip),
+                 "dvc": subject.value if subject.kind == "device" else None}
         claims.update({k: v for k, v in extra.items() if v})
         await self.mfa.runtime.tokens.issue(jti, self.settings.mfa_token_ttl)
         return Challenge(self.state.codec.encode(claims), await self.mfa.methods_of(user))
@@ -88,8 +95,10 @@ class MfaLogin:
         """The user and the `amr` to add once `code` proves `method`; InvalidGrant for a wrong,
         replayed or expired code and for a spent or void token, TemporarilyLocked when locked."""
         claims, user = await self._open(mfa_token, client)
+        subject = await self._subject(claims)
         try:
             amr = await self.mfa.verify_guarded(user, method, code, client, where="login",
+                                                subject=subject, completes=True,
                                                 bind=claims["jti"])
         except InvalidCode:
             await self._count_failure(claims, user, client)
@@ -112,6 +121,15 @@ class MfaLogin:
         if user is None or not user.is_active or not user.mfa_enabled:
             raise InvalidGrant(TOKEN_INVALID)
         return claims, user
+
+    async def _subject(self, claims: dict[str, Any]) -> Subject | None:
+        """The password step's device token, unless it has been locked since; None: decide
+        again (the username, or a device token sent with this request)."""
+        device = claims.get("dvc")
+        if isinstance(device, str) and not await self.state.protector.is_locked(
+                Subject.device(device)):
+            return Subject.device(device)
+        return None
 
     async def _count_failure(self, claims: dict[str, Any], user: User, client: Client) -> None:
         if await self.mfa.runtime.tokens.failed(claims["jti"], self.settings.mfa_max_attempts):

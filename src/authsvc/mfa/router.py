@@ -14,6 +14,7 @@ from authsvc.deps import (
     CurrentUser,
     DbSession,
     Identity,
+    RecentAuth,
     State,
     rate_limit,
     require_recent_mfa,
@@ -61,7 +62,9 @@ StepUpIfMfa = Depends(require_step_up_when_mfa)
 
 # ------------------------------------------------------------------------- TOTP
 @router.post("/totp/setup", dependencies=[StepUpIfMfa])
-async def totp_setup(user: CurrentUser, enrol: Enrol) -> Response:
+async def totp_setup(user: CurrentUser, enrol: Enrol, _recent: RecentAuth) -> Response:
+    """Needs a recent authentication (or `current_password` in the body): 403
+    `reauthentication_required` otherwise."""
     setup = await enrol.totp_setup(user)
     return json_response({"secret": setup.secret, "otpauth_uri": setup.otpauth_uri,
                           "qr_svg": setup.qr_svg}, headers=NO_STORE)
@@ -87,7 +90,8 @@ async def totp_disable(user: CurrentUser, enrol: Enrol) -> Response:
 
 # ----------------------------------------------------------------------- e-mail
 @router.post("/email/enable", dependencies=[StepUpIfMfa])
-async def email_enable(user: CurrentUser, enrol: Enrol) -> Response:
+async def email_enable(user: CurrentUser, enrol: Enrol, _recent: RecentAuth) -> Response:
+    """Needs a recent authentication (or `current_password` in the body), as TOTP set-up."""
     expires_in = await enrol.email_enable(user)
     return json_response({"method": "email", "expires_in": expires_in}, headers=NO_STORE)
 
@@ -146,7 +150,8 @@ async def step_up(body: SecondFactorIn, user: CurrentUser, token: CurrentToken, 
     """A fresh access token whose `amr` has `mfa` and whose `auth_time` is now (RFC 8176)."""
     if not user.mfa_enabled and body.method != "webauthn":  # a passkey is a factor of its own
         raise AuthError("Turn on a second factor first.", code="mfa_not_enabled")
-    amr = await mfa.verify_guarded(user, body.method, body.proof, client, where="step_up")
+    amr = await mfa.verify_guarded(user, body.method, body.proof, body.with_device(client),
+                                   where="step_up")
     body_out = state.tokens.issue_step_up(user, token.claims, amr, client)
     await state.audit.record("mfa_step_up", user_id=user.id, client_ip=client.ip,
                              method=body.method)

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from authsvc.identity.schemas import DeviceTokenField
+
 Method = Literal["totp", "email", "recovery_code", "webauthn"]
 MAX_CREDENTIAL_JSON = 16_384
 
@@ -15,9 +17,10 @@ class CodeIn(BaseModel):
     code: str = Field(min_length=1, max_length=64)
 
 
-class SecondFactorIn(BaseModel):
+class SecondFactorIn(DeviceTokenField):
     """`{"method", "code"}`; for `webauthn`, `{"method": "webauthn", "credential": {...}}` (the
-    browser's `PublicKeyCredential.toJSON()`), or the same JSON as a string in `code`."""
+    browser's `PublicKeyCredential.toJSON()`), or the same JSON as a string in `code`; an
+    optional `device_token` (OWASP device cookies)."""
 
     method: Method
     code: str | None = Field(default=None, min_length=1, max_length=MAX_CREDENTIAL_JSON)

@@ -11,6 +11,7 @@ from authsvc.identity.models import User
 from authsvc.identity.service import IdentityService
 from authsvc.mfa.mail import LOGIN, EmailCodes
 from authsvc.mfa.repository import MfaRepository
+from authsvc.protection.bruteforce import Subject
 from authsvc.security import totp
 from authsvc.security.codes import hash_code, new_recovery_codes
 from authsvc.state import AppState
@@ -86,20 +87,32 @@ class MfaService:
         return ["mfa", AMR[method]]
 
     async def verify_guarded(self, user: User, method: str, code: str, client: Client, *,
-                             where: str, bind: str = "") -> list[str]:
-        """`verify_second_factor` under the username's lockout: a locked username is refused
-        before any check, and a wrong code counts as a failed login attempt."""
+                             where: str, bind: str = "", subject: Subject | None = None,
+                             completes: bool = False) -> list[str]:
+        """`verify_second_factor` under the lockout: a locked subject is refused before any
+        check, and a wrong code counts as a failed login attempt, whichever flow it came from
+        (login, step-up, reset), so wrong codes add up to one lockout.
+
+        `subject`: what the attempt counts under (the login's, carried by its mfa_token);
+        by default the username's, or the device token's of a trusted client. Only a code
+        that `completes` a login clears the failures; any other right code (step-up, reset)
+        only gives its reserved attempt back."""
+        login = self._password_login()
         key = lockout_key(user.email)
-        await self.state.protector.begin(key)
+        subject = subject or await login.subject(key, client)
+        await self.state.protector.begin(subject)
         try:
             amr = await self.verify_second_factor(
                 user, method, code, purpose=PASSKEY_PURPOSES.get(where, ""), bind=bind)
         except InvalidCode:
             await self.state.audit.record("mfa_failure", user_id=user.id, client_ip=client.ip,
                                           method=method, where=where)
-            await self._password_login().record_failure(key, client, kind="mfa")
+            await login.record_failure(subject, client, key=key, user_id=user.id, kind="mfa")
             raise
-        await self.state.protector.succeeded(key)
+        if completes:
+            await login.cleared(subject, user, client, key=key)
+        else:
+            await self.state.protector.release(subject)
         return amr
 
     async def accept_totp(self, user: User, secret: str, code: str) -> bool:

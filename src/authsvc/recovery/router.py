@@ -64,7 +64,8 @@ async def forgot_password(body: ForgotIn, recovery: Recovery) -> Response:
     },
 )
 async def reset_password(body: ResetIn, recovery: Recovery, client: ClientInfo) -> Response:
-    await recovery.reset_password(body.token, body.new_password, client, email=body.email,
+    await recovery.reset_password(body.token, body.new_password, body.with_device(client),
+                                  email=body.email,
                                   method=body.method, code=body.code)
     return Response(status_code=204, headers=NO_STORE)
 

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from authsvc.identity.schemas import DeviceTokenField
+
 FORGOT_ACCEPTED = {
     "status": "accepted",
     "message": "If an account uses this address, a link to reset its password is on its way.",
@@ -17,7 +19,7 @@ class ForgotIn(BaseModel):
     email: str = Field(max_length=320)
 
 
-class ResetIn(BaseModel):
+class ResetIn(DeviceTokenField):
     token: str = Field(min_length=1, max_length=512,
                        description="The `token` of the mailed link, or the mailed code "
                                    "with `email`.")

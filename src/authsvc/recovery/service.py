@@ -14,10 +14,10 @@ from email.message import EmailMessage
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from authsvc.db import after_commit, utcnow
+from authsvc.db import after_commit, transaction, utcnow
 from authsvc.errors import AuthError, Conflict, TooManyRequests
 from authsvc.identity.account import end_other_sessions
-from authsvc.identity.emails import try_canonical_email
+from authsvc.identity.emails import require_email, try_canonical_email
 from authsvc.identity.login import lockout_key
 from authsvc.identity.models import User
 from authsvc.identity.service import IdentityService
@@ -68,19 +68,24 @@ class RecoveryService:
 
     # ------------------------------------------------------------- forgot password
     async def request_reset(self, email: str) -> None:
-        """Mail a reset link and code to an active account; for anything else do the same work
-        and send nothing. The caller answers 202 either way, so neither the answer nor its
-        timing tells whether the address has an account (fastapi-users' "same work" rule)."""
-        address = try_canonical_email(email)
-        canonical = address or email.strip().lower()[:320]
+        """Mail a reset link and code to an active account; for anything else send nothing.
+        The caller answers 202 either way.
+
+        The answer must not tell whether the address has an account, by its body or by its
+        time: the request itself does the same work for every address (a syntax check, then
+        handing the address over), and everything that depends on the account (the per-address
+        budget, the lookup, the token, the mail) starts once the answer has been sent, in the
+        background, in a transaction of its own. A mail outbox would be written there too.
+        Raises EmailRefused (422) for an address we never accept."""
+        canonical = require_email(email)
+        state = self.state
+        state.tasks.spawn_after_response(send_reset(state, canonical), "authsvc.recovery.reset")
+
+    async def send_reset(self, canonical: str) -> None:
+        """The account-dependent half of `request_reset` (on this service's own session)."""
         under_limit = await self._account_budget(canonical)
-        # Only an address can have an account (and junk, a NUL byte say, must not reach SQL).
-        user = await self.identity.users.get_by_email(address) if address else None
+        user = await self.identity.users.get_by_email(canonical)
         if user is None or not user.is_active or not under_limit:
-            # The same DELETE a real request runs, on an id that matches nothing, and the same
-            # sealing and outbox INSERT, of a row that is never sent.
-            await self.tokens.void_all(uuid.uuid4(), RESET)
-            await self.state.courier.queue_decoy(self.session)
             return
         link_token, code = await self._issue(user, RESET, self.settings.reset_token_ttl)
         messages = self.state.messages
@@ -259,3 +264,9 @@ class RecoveryService:
     async def _mail(self, message: EmailMessage) -> None:
         # Into the outbox in this transaction: a request that rolls back mails nothing.
         await self.state.courier.queue(self.session, message)
+
+
+async def send_reset(state: AppState, canonical: str) -> None:
+    """`RecoveryService.send_reset` in a unit of work of its own (the request has answered)."""
+    async for session in transaction(state.sessions):
+        await RecoveryService.of(state, session).send_reset(canonical)

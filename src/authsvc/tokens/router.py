@@ -17,6 +17,7 @@ from authsvc.errors import (
     render_unexpected,
 )
 from authsvc.forms import read_form, require
+from authsvc.headers import api_headers
 from authsvc.openapi import (
     OAUTH_ERRORS,
     REVOKE_FORM,
@@ -82,7 +83,8 @@ router.add_route("/introspect", introspect, methods=["POST"], include_in_schema=
 
 async def introspect_asgi(scope: Scope, receive: Receive, send: Send) -> None:
     """POST /introspect as a bare ASGI app, answered before FastAPI's middleware stack (see
-    main.App): the same handler, with the app's error rendering."""
+    main.App): the same handler, with the app's error rendering and the security headers every
+    other answer gets from SecurityHeaders (a precomputed tuple, appended once)."""
     request = Request(scope, receive)
     try:
         response = await introspect(request)
@@ -95,6 +97,7 @@ async def introspect_asgi(scope: Scope, receive: Receive, send: Send) -> None:
                                     status=exc.status_code))
     except Exception as exc:
         response = render_unexpected(scope["path"], exc)
+    response.raw_headers.extend(api_headers(scope, scope["app"].hot_trusted_proxies))
     await response(scope, receive, send)
 
 

@@ -47,6 +47,7 @@ class Client:
     user_agent: str | None
     ip: str | None
     client_id: str | None = None
+    device: str | None = None  # a device token it presented (OWASP device cookies)
 
 
 def validate_scope(scope: str | None) -> str | None:

@@ -13,10 +13,11 @@ from markupsafe import Markup
 from starlette.responses import Response
 
 from authsvc.deps import ClientInfo, DbSession, Identity, State
-from authsvc.errors import AuthError, Conflict, TooManyRequests, WeakPassword
+from authsvc.errors import AuthError, Conflict, TemporarilyLocked, TooManyRequests, WeakPassword
 from authsvc.identity.account import WrongCurrentPassword, end_other_sessions
 from authsvc.identity.account import change_password as change_password_everywhere
 from authsvc.identity.models import User
+from authsvc.identity.reauth import is_recent
 from authsvc.mfa.enrolment import Enrolment
 from authsvc.mfa.service import MfaService
 from authsvc.recovery.router import Recovery
@@ -101,7 +102,8 @@ async def passkeys_context(state: AppState, mfa: MfaService, signed: SignedIn) -
 
 
 async def account_page(state: AppState, mfa: MfaService, signed: SignedIn, user: User, *,
-                       status: int = 200, **extra: Any) -> Response:
+                       status: int = 200, headers: dict[str, str] | None = None,
+                       **extra: Any) -> Response:
     flashes = signed.session.pop_flashes()
     codes, signed.session.shown_codes = signed.session.shown_codes, []
     if flashes or codes:
@@ -120,9 +122,12 @@ async def account_page(state: AppState, mfa: MfaService, signed: SignedIn, user:
         "can_resend_verification": True,
         "password_reset_required": bool(user.password_reset_required),
         **await passkeys_context(state, mfa, signed),
+        # Adding a factor asks for the password unless the sign-in is recent (identity/reauth).
+        "reauth_needed": not is_recent(state, signed.session.auth_time or 0.0,
+                                       list(signed.session.amr), state.session_store.clock()),
     }
     context.update(extra)
-    return page("account.html", status=status, **context)
+    return page("account.html", status=status, headers=headers, **context)
 
 
 @router.get("/account")
@@ -149,13 +154,18 @@ async def change_password(member: Member, state: State, identity: Identity, db: 
         return await account_page(state, mfa, member, user, status=403, error=refused)
     try:
         await change_password_everywhere(
-            state, identity, db, user, current, new, keep_browser=member.browser.sid,
+            state, identity, db, user, current, new, client, keep_browser=member.browser.sid,
             client_ip=client.ip, channel="web",
         )
     except WrongCurrentPassword:
         return await account_page(state, mfa, member, user, status=400,
                                   error="Your current password is not right.",
                                   invalid=["current_password"])
+    except TemporarilyLocked as exc:
+        return await account_page(state, mfa, member, user, status=429,
+                                  headers={"Retry-After": str(exc.retry_after)},
+                                  error="Too many failed attempts. Try again in "
+                                        f"{format_duration(exc.retry_after)}.")
     except WeakPassword as exc:
         text = "The new password does not meet the requirements: " + "; ".join(
             exc.messages or (exc.description,)) + "."

@@ -2,7 +2,8 @@
 `MfaService` as the `/mfa/*` API: TOTP set-up (QR code inline, the secret as text), confirm,
 turn off; e-mail codes; new recovery codes (shown once).
 
-Adding a factor to an account that has one needs a recent second factor, as in the API;
+Adding a factor needs a recent sign-in or the current password (identity/reauth.py), and to an
+account that has one a recent second factor, as in the API;
 turning one off or making new recovery codes needs a code on the form (step-up).
 """
 
@@ -14,17 +15,24 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from authsvc.deps import ClientInfo, Identity, State
-from authsvc.errors import AuthError
+from authsvc.errors import AuthError, TemporarilyLocked
 from authsvc.identity.models import User
+from authsvc.identity.reauth import (
+    ReauthenticationRequired,
+    is_recent,
+    require_recent_authentication,
+)
 from authsvc.mfa.enrolment import Enrolment
 from authsvc.mfa.service import InvalidCode, MfaService
 from authsvc.state import AppState
+from authsvc.tokens.service import Client
 from authsvc.web.account import Mfa, account_page, load_user
 from authsvc.web.deps import Member, PageForm, SignedIn
 from authsvc.web.i18n import N_
 from authsvc.web.render import redirect
 from authsvc.web.route import PageRoute
 from authsvc.web.step_up import has_recent_mfa, step_up
+from authsvc.web.templating import format_duration
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -43,8 +51,34 @@ async def changed(member: SignedIn, user: User, flash: str | None = None) -> Non
     await member.browser.rotate(session)
 
 
+REAUTH_NEEDED = "To add a factor, confirm it is you: enter your current password."
+
+
 def may_add_factor(state: AppState, member: SignedIn, user: User) -> bool:
     return not user.mfa_enabled or has_recent_mfa(state, member.session)
+
+
+async def reauthenticated(state: AppState, identity: Any, member: SignedIn, user: User,
+                          form: dict[str, str], client: Client) -> str | None:
+    """The API's `RecentAuth` on the pages: None when the sign-in is recent or the form's
+    current password is right (counted as a login attempt), else the message that says why."""
+    session, clock = member.session, state.session_store.clock
+    if is_recent(state, session.auth_time or 0.0, list(session.amr), clock()):
+        return None
+    password = form.get("current_password", "")
+    if not password:
+        return REAUTH_NEEDED
+    try:
+        await require_recent_authentication(
+            state, identity, user, auth_time=session.auth_time or 0.0, amr=list(session.amr),
+            current_password=password, client=client, now=clock())
+    except ReauthenticationRequired:
+        return "Your current password is not right. Nothing was changed."
+    except TemporarilyLocked as exc:
+        return f"Too many failed attempts. Try again in {format_duration(exc.retry_after)}."
+    session.auth_time = clock()  # re-authenticated: a new id, as for any privilege change
+    await member.browser.rotate(session)
+    return None
 
 
 async def refuse(state: AppState, mfa: MfaService, member: SignedIn, user: User, status: int,
@@ -54,10 +88,14 @@ async def refuse(state: AppState, mfa: MfaService, member: SignedIn, user: User,
 
 # ------------------------------------------------------------------------- TOTP
 @router.post("/account/totp/setup")
-async def totp_setup(member: Member, state: State, identity: Identity, mfa: Mfa) -> Response:
+async def totp_setup(member: Member, state: State, identity: Identity, mfa: Mfa,
+                     client: ClientInfo, form: PageForm) -> Response:
     user = await load_user(identity, member)
     if not may_add_factor(state, member, user):
         return await refuse(state, mfa, member, user, 403, ADD_NEEDS_MFA)
+    refused = await reauthenticated(state, identity, member, user, form, client)
+    if refused:
+        return await refuse(state, mfa, member, user, 403, refused, reauth_needed=True)
     try:
         await Enrolment(mfa).totp_setup(user)
     except AuthError as exc:
@@ -97,10 +135,14 @@ async def totp_disable(member: Member, state: State, identity: Identity, mfa: Mf
 
 # ----------------------------------------------------------------------- e-mail
 @router.post("/account/email-mfa/enable")
-async def email_enable(member: Member, state: State, identity: Identity, mfa: Mfa) -> Response:
+async def email_enable(member: Member, state: State, identity: Identity, mfa: Mfa,
+                       client: ClientInfo, form: PageForm) -> Response:
     user = await load_user(identity, member)
     if not may_add_factor(state, member, user):
         return await refuse(state, mfa, member, user, 403, ADD_NEEDS_MFA)
+    refused = await reauthenticated(state, identity, member, user, form, client)
+    if refused:
+        return await refuse(state, mfa, member, user, 403, refused, reauth_needed=True)
     try:
         await Enrolment(mfa).email_enable(user)
     except AuthError as exc:

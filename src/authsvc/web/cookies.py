@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 SESSION = "authsvc_session"
 PRE_SESSION_CSRF = "authsvc_csrf"
+DEVICE = "authsvc_device"  # the device token of a complete login (OWASP device cookies)
 
 
 def cookie_name(base: str, secure: bool) -> str:

@@ -9,10 +9,11 @@ proxy (a client's own claim is never believed; HSTS over plain HTTP is ignored a
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from authsvc.net import is_trusted_proxy
+from authsvc.headers import HSTS, NOSNIFF, is_https
+
+__all__ = ["CSP", "HSTS", "NOSNIFF", "PAGE_HEADERS", "SecurityHeaders", "is_https"]
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -24,18 +25,6 @@ PAGE_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"referrer-policy", b"no-referrer"),
     (b"cache-control", b"no-store"),
 )
-HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
-NOSNIFF = (b"x-content-type-options", b"nosniff")
-
-
-def is_https(scope: Scope, trusted_proxies: tuple[str, ...]) -> bool:
-    if scope.get("scheme") == "https":
-        return True
-    peer = scope["client"][0] if scope.get("client") else ""
-    if not is_trusted_proxy(peer, trusted_proxies):
-        return False
-    forwarded = Headers(scope=scope).get("x-forwarded-proto", "")
-    return forwarded.split(",")[0].strip().lower() == "https"
 
 
 class SecurityHeaders:

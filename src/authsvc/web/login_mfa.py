@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from authsvc.deps import ClientInfo, DbSession, Identity, State, rate_limit
 from authsvc.errors import InvalidGrant, TemporarilyLocked, TooManyRequests
+from authsvc.identity.login import PasswordLogin
 from authsvc.identity.models import User
 from authsvc.mfa.login import TOKEN_INVALID, MfaLogin
 from authsvc.mfa.service import MfaService
@@ -20,6 +21,7 @@ from authsvc.state import AppState
 from authsvc.tokens.service import Client
 from authsvc.web.browser import BrowserSession
 from authsvc.web.deps import PASSWORD_RENEWAL, Browser, PageForm, SessionCsrfChecked
+from authsvc.web.device_cookie import remember_device
 from authsvc.web.i18n import N_
 from authsvc.web.render import page, redirect
 from authsvc.web.route import PageRoute
@@ -68,7 +70,9 @@ async def mfa_form(browser: Browser) -> Response:
     return mfa_page(browser, pending)
 
 
-@router.post("/login/mfa", dependencies=[SessionCsrfChecked])
+# The same per-address budget as the MFA grant at /token: one budget, whichever door is used.
+@router.post("/login/mfa", dependencies=[rate_limit("token", "rate_limit_token"),
+                                         SessionCsrfChecked])
 async def mfa_complete(state: State, browser: Browser, identity: Identity, db: DbSession,
                        client: ClientInfo, form: PageForm) -> Response:
     pending = pending_of(browser)
@@ -93,9 +97,11 @@ async def mfa_complete(state: State, browser: Browser, identity: Identity, db: D
     )
     await state.audit.record("login_success", session=db, user_id=done.user.id,
                              client_ip=client.ip, method=method, channel="web")
-    if done.user.password_reset_required:  # found breached: a new password first
-        return redirect(PASSWORD_RENEWAL)
-    return redirect(pending.get("next") or "/account")
+    # found breached: a new password first
+    target = PASSWORD_RENEWAL if done.user.password_reset_required else (
+        pending.get("next") or "/account")
+    return await remember_device(PasswordLogin.of(state, identity), redirect(target), done.user,
+                                 client, secure=state.settings.secure_cookies)
 
 
 @router.post("/login/mfa/send", dependencies=[

@@ -26,6 +26,7 @@ from authsvc.web.deps import (
     PreSessionCsrfChecked,
     check_session_csrf,
 )
+from authsvc.web.device_cookie import remember_device
 from authsvc.web.i18n import N_
 from authsvc.web.login_mfa import start_second_factor
 from authsvc.web.render import page, redirect
@@ -142,7 +143,8 @@ async def login(request: Request, state: State, browser: Browser, identity: Iden
     await sign_in(browser, state, user, client, ["pwd"])
     await state.audit.record("login_success", session=db, user_id=user.id, client_ip=client.ip,
                              method="password", channel="web")
-    return signed_in_redirect(state, after_login(user, target))
+    return await remember_device(login, signed_in_redirect(state, after_login(user, target)),
+                                 user, client, secure=state.settings.secure_cookies)
 
 
 # ---------------------------------------------------------------------- register

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from authsvc.deps import ClientInfo, State, rate_limit
 from authsvc.errors import AuthError, TooManyRequests, WeakPassword
+from authsvc.identity.emails import EmailRefused
 from authsvc.mfa.service import InvalidCode
 from authsvc.recovery.router import Recovery
 from authsvc.recovery.service import InvalidActionToken, MfaRequiredForReset
@@ -59,7 +60,12 @@ async def forgot(request: Request, state: State, recovery: Recovery,
         return pre_session_form(request, state, "forgot.html", status=400, email=email[:MAX_EMAIL],
                                 error="Enter the e-mail address of your account.",
                                 invalid=["email"])
-    await recovery.request_reset(email)
+    try:
+        await recovery.request_reset(email)
+    except EmailRefused as exc:
+        return pre_session_form(request, state, "forgot.html", status=exc.status,
+                                email=email[:MAX_EMAIL], error=exc.description,
+                                invalid=["email"])
     return pre_session_form(request, state, "forgot.html", sent=True)
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from authsvc.forms import require
+from authsvc.identity.login import PasswordLogin
 from authsvc.mfa.login import MfaLogin
 from authsvc.mfa.service import MfaService
 from authsvc.tokens.grants.base import TokenRequest
+from authsvc.tokens.grants.password import add_device_token, with_device_token
 from authsvc.tokens.service import Client
 
 MFA_GRANT = "urn:authsvc:params:oauth:grant-type:mfa"
@@ -28,13 +30,14 @@ class MfaGrant:
         mfa_token, method = require(form, "mfa_token", "method")
         (code,) = require(form, "credential" if method == "webauthn" and form.get("credential")
                           else "code")
-        state, caller = request.state, request.caller
+        state, caller = request.state, with_device_token(request)
         mfa = MfaService(request.session, state, request.identity)
         done = await MfaLogin(mfa).complete(mfa_token, method, code, caller)
-        bound = Client(caller.user_agent, caller.ip, done.client_id)
+        bound = Client(caller.user_agent, caller.ip, done.client_id, caller.device)
         body = await state.tokens.issue_for_user(request.session, done.user,
                                                  amr=["pwd", *done.amr], client=bound,
                                                  scope=done.scope)
         await state.audit.record("login_success", session=request.session, user_id=done.user.id,
                                  client_ip=caller.ip, method=f"mfa:{method}")
-        return body
+        return await add_device_token(PasswordLogin.of(state, request.identity), body, done.user,
+                                      bound)

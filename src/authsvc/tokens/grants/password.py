@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,10 +28,25 @@ class PasswordGrant:
         username, password = require(request.form, "username", "password")
         scope = validate_scope(request.form.get("scope"))
         client_id = await named_client(request)
+        caller = with_device_token(request)
         login = PasswordLogin.of(request.state, request.identity)
-        user = await login.verify(username, password, request.caller)
-        bound = Client(request.caller.user_agent, request.caller.ip, client_id)
-        return await complete_login(request.state, request.session, user, bound, scope=scope)
+        user = await login.verify(username, password, caller)
+        bound = Client(caller.user_agent, caller.ip, client_id, caller.device)
+        body = await complete_login(request.state, request.session, user, bound, scope=scope)
+        return await add_device_token(login, body, user, bound)
+
+
+def with_device_token(request: TokenRequest) -> Client:
+    """The caller, with the `device_token` form field it sent (OWASP device cookies)."""
+    sent = request.form.get("device_token")
+    return replace(request.caller, device=sent) if sent else request.caller
+
+
+async def add_device_token(login: PasswordLogin, body: dict[str, Any], user: User,
+                           client: Client) -> dict[str, Any]:
+    """A complete login's answer carries a new device token for the app to keep and send back."""
+    issued = await login.new_device_token(user, client)
+    return {**body, "device_token": issued.token}
 
 
 async def named_client(request: TokenRequest) -> str | None:
