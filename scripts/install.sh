@@ -4,7 +4,7 @@
 #
 #   VENV=path    the virtual environment (default .venv, relative to the repository root);
 #                created if missing or broken, reused otherwise
-#   EXTRAS=list  optional dependency groups (default "test"; EXTRAS= installs none, as in Docker)
+#   EXTRAS=list  optional dependency groups (default "embedded,test"; EXTRAS= installs none, as in Docker)
 #   EDITABLE=1   install with `pip install -e` (developer convenience; never in Docker or CI)
 #   PYTHON=exe   the interpreter that creates the venv (default python3)
 #
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 VENV=${VENV:-.venv}
-EXTRAS=${EXTRAS-test}
+EXTRAS=${EXTRAS-embedded,test}
 EDITABLE=${EDITABLE:-0}
 PYTHON=${PYTHON:-python3}
 

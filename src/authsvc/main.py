@@ -58,6 +58,7 @@ RATE_SETTINGS = (
 
 async def build_state(settings: Settings, meter: Meter | None = None) -> AppState:
     meter = meter or Meter()
+    settings.prepare_local_keys()
     engine = make_engine(settings)
     sessions = make_sessionmaker(engine)
     redis = make_redis(settings)
