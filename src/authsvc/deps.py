@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.db import transaction
-from authsvc.errors import Forbidden, InvalidToken, StepUpRequired
+from authsvc.errors import Forbidden, InvalidToken, MissingToken, StepUpRequired
 from authsvc.identity.cache import UserView
 from authsvc.identity.models import User
 from authsvc.identity.service import IdentityService
@@ -72,7 +72,7 @@ def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise InvalidToken("A bearer access token is required.")
+        raise MissingToken()
     return token.strip()
 
 

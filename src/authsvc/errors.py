@@ -85,6 +85,16 @@ class InvalidToken(AuthError):
         )
 
 
+class MissingToken(InvalidToken):
+    """RFC 6750 §3.1: a request with no token at all gets the challenge without an error code."""
+
+    description = "A bearer access token is required."
+
+    def __init__(self, description: str | None = None) -> None:
+        super().__init__(description)
+        self.headers["WWW-Authenticate"] = 'Bearer realm="authsvc"'
+
+
 class TokenExpired(InvalidToken):
     code = "token_expired"
     description = "The access token has expired."
@@ -218,7 +228,11 @@ def install_handlers(app: FastAPI) -> None:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
         code = codes.get(exc.status_code, "invalid_request")
         description = exc.detail if isinstance(exc.detail, str) else "The request was refused."
-        return render(AuthError(description, code=code, status=exc.status_code))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # RFC 9110 §15.5.6: every method the path answers
+            headers["Allow"] = allowed_methods(request.app, request.scope)
+        return render(AuthError(description, code=code, status=exc.status_code,
+                                headers=headers))
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         return render_unexpected(request.url.path, exc)
@@ -231,6 +245,22 @@ def install_handlers(app: FastAPI) -> None:
     for outage in outage_types():
         app.add_exception_handler(outage, on_unexpected)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(app: Any, scope: Any) -> str:
+    """The `Allow` value for the request's path: each method some route fully matches (the
+    router's own matching, so included routers count), and HEAD wherever GET works."""
+    from starlette.routing import Match
+
+    methods = {method for method in METHODS
+               if any(route.matches({**scope, "method": method})[0] == Match.FULL
+                      for route in app.router.routes)}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
 
 
 def outage_types() -> tuple[type[Exception], ...]:

@@ -24,7 +24,7 @@ from authsvc.identity.cache import UserCache, UserDirectory
 from authsvc.kv import make_redis
 from authsvc.logging_setup import configure_logging
 from authsvc.mfa.runtime import MfaRuntime
-from authsvc.middleware import RequestContext
+from authsvc.middleware import HeadAsGet, RequestContext
 from authsvc.ops.meter import Meter
 from authsvc.ops.metrics import PrometheusMeter, mark_worker_dead
 from authsvc.ops.observe import RequestObserver
@@ -249,6 +249,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_router)
     app.include_router(audit_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders, trusted_proxies=tuple(settings.trusted_proxies))
     observer = RequestObserver(meter)
     app.add_middleware(RequestContext, max_body=settings.max_body_bytes, observer=observer)

@@ -91,3 +91,24 @@ class RequestContext:
 
 async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
     await render(BodyTooLarge())(scope, receive, send)
+
+
+class HeadAsGet:
+    """RFC 9110 §9.3.2: HEAD answers wherever GET does, with the same status and headers and
+    no body (health checks and link checkers use it). FastAPI's routes list GET only, so a
+    HEAD request is routed as GET and its body is dropped on the way out."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
