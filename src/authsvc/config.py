@@ -45,6 +45,7 @@ NON_SETTING_VARIABLES = frozenset({
     "AUTHSVC_HTTP_PORT", "AUTHSVC_TEST_PG", "AUTHSVC_TEST_REDIS", "AUTHSVC_FUZZ_EXAMPLES",
 })
 log = logging.getLogger("authsvc.config")
+HEADER_NAME = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$"  # an RFC 9110 §5.6.2 token
 PRIVATE_NETWORKS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
                     "fc00::/7")
 
@@ -159,6 +160,10 @@ class Settings(BaseSettings):
     session_idle_timeout: int = Field(1800, ge=30)
     session_absolute_timeout: int = Field(43_200, ge=60)
     allowed_redirect_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # GET /auth/verify's answer headers (Authelia-style: Remote-User, Remote-Email, Remote-Groups)
+    forward_auth_user_header: str = Field("X-Auth-User-Id", pattern=HEADER_NAME)
+    forward_auth_email_header: str = Field("X-Auth-User-Email", pattern=HEADER_NAME)
+    forward_auth_roles_header: str = Field("X-Auth-Roles", pattern=HEADER_NAME)
 
     # Operations
     log_level: str = "INFO"
