@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.db import transaction
@@ -89,7 +90,14 @@ class TokenContext:
         return str(self.claims["sub"])
 
 
-async def require_token(request: Request, state: State, client: ClientInfo) -> TokenContext:
+# Declares the `bearer` security scheme on every operation that needs a token (OpenAPI only:
+# `bearer_token` below reads the header and answers RFC 6750's challenges itself).
+bearer_scheme = HTTPBearer(auto_error=False, scheme_name="bearer")
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+
+
+async def require_token(request: Request, state: State, client: ClientInfo,
+                        _scheme: Bearer = None) -> TokenContext:
     """`@token_required`: a valid, unrevoked access token of an active user, from its client."""
     token = bearer_token(request)
     try:

@@ -25,6 +25,7 @@ from authsvc.kv import make_redis
 from authsvc.logging_setup import configure_logging
 from authsvc.mfa.runtime import MfaRuntime
 from authsvc.middleware import HeadAsGet, RequestContext
+from authsvc.openapi import operation_id
 from authsvc.ops.meter import Meter
 from authsvc.ops.metrics import PrometheusMeter, mark_worker_dead
 from authsvc.ops.observe import RequestObserver
@@ -220,6 +221,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default_response_class=JSONResponse,
         docs_url="/docs",
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     install_handlers(app)
     from authsvc.openapi import install as install_openapi

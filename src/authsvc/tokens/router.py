@@ -33,6 +33,7 @@ from authsvc.openapi import (
 from authsvc.responses import NO_STORE, json_response
 from authsvc.state import AppState
 from authsvc.tokens.grants import complete_login, complete_mfa_login
+from authsvc.tokens.schemas import MetadataOut, TokenOut
 from authsvc.tokens.service import Client, validate_scope
 
 router = APIRouter(tags=["tokens"])
@@ -59,7 +60,7 @@ async def _optional_client(state: State, request: Request, form: dict[str, str])
 
 
 @router.post("/token", dependencies=[rate_limit("token", "rate_limit_token")],
-             responses=TOKEN_ERRORS, openapi_extra=TOKEN_FORM)
+             response_model=TokenOut, responses=TOKEN_ERRORS, openapi_extra=TOKEN_FORM)
 async def token(
     request: Request, state: State, session: DbSession, identity: Identity, client: ClientInfo
 ) -> Response:
@@ -162,7 +163,7 @@ async def logout(token: CurrentToken, state: State, session: DbSession) -> Respo
     return Response(status_code=204)
 
 
-@router.get("/.well-known/oauth-authorization-server")
+@router.get("/.well-known/oauth-authorization-server", response_model=MetadataOut)
 async def metadata(state: State) -> Response:
     issuer = state.settings.issuer
     return json_response({
