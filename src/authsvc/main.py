@@ -219,7 +219,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         lifespan=lifespan,
         default_response_class=JSONResponse,
-        docs_url="/docs",
+        docs_url=None,  # ops/docs.py: Swagger UI from our own static files
         redoc_url=None,
         generate_unique_id_function=operation_id,
     )
@@ -231,6 +231,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from authsvc.audit.router import router as audit_router
     from authsvc.identity.router import router as identity_router
     from authsvc.mfa.router import router as mfa_router
+    from authsvc.ops.docs import router as docs_router
     from authsvc.ops.health import router as health_router
     from authsvc.ops.metrics_router import router as metrics_router
     from authsvc.recovery.router import router as recovery_router
@@ -247,6 +248,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(mfa_router)
     app.include_router(recovery_router)
     app.include_router(health_router)
+    app.include_router(docs_router)
     app.include_router(metrics_router)
     app.include_router(admin_router)
     app.include_router(audit_router)
