@@ -32,6 +32,7 @@ class RequestObserver:
         client = scope.get("client")
         access.info("%s %s %d", method, template, status, extra={
             "request_id": state.get("request_id"),
+            "trace_id": state.get("trace_id"),
             "route": template,
             "method": method,
             "status": status,
