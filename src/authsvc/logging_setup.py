@@ -34,8 +34,8 @@ REDACTED = "[redacted]"
 QUEUE_SIZE = 10_000  # records waiting for the writer thread; more are dropped (and counted)
 # A JWS in compact form: three base64url segments; the header always starts with `{"` = `eyJ`.
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
-FIELDS = ("request_id", "trace_id", "route", "method", "status", "duration_ms", "user_id", "client_ip",
-          "event")
+FIELDS = ("request_id", "trace_id", "route", "method", "status", "duration_ms", "user_id",
+          "client_ip", "event")
 HANDLER_NAME = "authsvc-json"
 
 
