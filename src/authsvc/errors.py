@@ -194,6 +194,12 @@ def render_unexpected(path: str, exc: Exception) -> Response:
     return render(AuthError("An internal error occurred.", code="server_error", status=500))
 
 
+def note_refusal(state: Any, exc: AuthError) -> None:
+    """Remember why a request got 429 (the request's ASGI state), for the metrics."""
+    if exc.status == 429 and isinstance(state, dict):
+        state["refusal"] = exc.code
+
+
 def render(exc: AuthError) -> Response:
     headers = {"Cache-Control": "no-store", **exc.headers}
     return json_response(exc.body(), status=exc.status, headers=headers)
@@ -204,6 +210,7 @@ def install_handlers(app: FastAPI) -> None:
 
     async def on_auth_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, AuthError)
+        note_refusal(request.scope.get("state"), exc)
         return render(exc)
 
     async def on_validation(request: Request, exc: Exception) -> Response:

@@ -89,7 +89,7 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
 
     courier = Courier(  # a failed mail is logged by the courier and counted here
         make_sender(settings), retries=settings.smtp_retries,
-        on_sent=lambda: mail_counts.update(["sent"]),
+        on_sent=lambda: (mail_counts.update(["sent"]), meter.mail_sent()),
         on_failure=mail_failed,
     )
     state = AppState(

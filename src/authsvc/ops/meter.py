@@ -27,5 +27,11 @@ class Meter:
     def mail_failed(self) -> None:
         """A mail could not be delivered after every retry (the courier's `on_failure`)."""
 
+    def mail_sent(self) -> None:
+        """A mail was handed to the SMTP server (the courier's `on_sent`)."""
+
+    def refused(self, reason: str) -> None:
+        """One 429 answer, by its error code (`rate_limited`, `temporarily_locked`)."""
+
     def request(self, route: str, method: str, status: int, seconds: float) -> None:
         """One HTTP request, by route template."""

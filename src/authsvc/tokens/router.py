@@ -17,6 +17,7 @@ from authsvc.errors import (
     InvalidRequest,
     TooManyRequests,
     UnsupportedGrantType,
+    note_refusal,
     render,
     render_unexpected,
 )
@@ -132,6 +133,7 @@ async def introspect_asgi(scope: Scope, receive: Receive, send: Send) -> None:
     try:
         response = await introspect(request)
     except AuthError as exc:
+        note_refusal(scope.get("state"), exc)
         response = render(exc)
     except StarletteHTTPException as exc:  # RequestContext: a streamed body over the limit
         response = render(AuthError(str(exc.detail), code="request_too_large", status=413)
