@@ -54,6 +54,10 @@ def _prepare_metrics_dir(workers: int) -> str | None:
     return path
 
 
+# After SIGTERM the server finishes in-flight requests for up to this long (docker-compose.yml's
+# stop_grace_period must be longer: scripts/check_compose.py checks it).
+DRAIN_SECONDS = 20
+
 EMBEDDED_MISSING = (
     "authsvc: AUTHSVC_REDIS_URL is unset and the in-process Redis stand-in is not installed: "
     "set AUTHSVC_REDIS_URL=redis://HOST:6379/0, or install the stand-in with "
@@ -120,7 +124,7 @@ def _run_uvicorn(uvicorn: Any, args: argparse.Namespace, settings: Settings) -> 
         log_level=settings.log_level.lower(),
         log_config=None,  # the app installs its JSON logging (logging_setup)
         access_log=False,  # one access line per request comes from the app, without queries
-        timeout_graceful_shutdown=20,
+        timeout_graceful_shutdown=DRAIN_SECONDS,
     )
 
 

@@ -8,9 +8,8 @@ up across workers. Without it, one in-process registry per app.
 from __future__ import annotations
 
 import os
-from typing import Any
-
 import platform
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
