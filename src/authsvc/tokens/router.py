@@ -3,8 +3,6 @@ the authorization-server metadata (RFC 8414). Form in, JSON out; services do the
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -13,17 +11,13 @@ from starlette.types import Receive, Scope, Send
 from authsvc.deps import ClientInfo, CurrentToken, DbSession, Identity, State, rate_limit
 from authsvc.errors import (
     AuthError,
-    InvalidClient,
     InvalidRequest,
     TooManyRequests,
-    UnsupportedGrantType,
     note_refusal,
     render,
     render_unexpected,
 )
 from authsvc.forms import read_form, require
-from authsvc.identity.login import PasswordLogin
-from authsvc.mfa.service import MfaService
 from authsvc.openapi import (
     OAUTH_ERRORS,
     REVOKE_FORM,
@@ -33,31 +27,10 @@ from authsvc.openapi import (
 )
 from authsvc.responses import NO_STORE, json_response
 from authsvc.state import AppState
-from authsvc.tokens.grants import complete_login, complete_mfa_login
+from authsvc.tokens.grants import GrantRegistry, TokenRequest
 from authsvc.tokens.schemas import MetadataOut, TokenOut
-from authsvc.tokens.service import Client, validate_scope
 
 router = APIRouter(tags=["tokens"])
-
-MFA_GRANT = "urn:authsvc:params:oauth:grant-type:mfa"
-GRANT_TYPES = ("password", "refresh_token", "client_credentials", MFA_GRANT)
-
-
-async def _optional_client(state: State, request: Request, form: dict[str, str]) -> str | None:
-    """The client named by the request: authenticated when credentials are given, otherwise a
-    known public `client_id` or none."""
-    view = await state.clients.authenticate(
-        request.headers.get("authorization"), form, required=False
-    )
-    if view is not None:
-        return view.client_id
-    client_id = form.get("client_id")
-    if client_id:
-        known = await state.clients.lookup(client_id[:64])
-        if known is None or not known.active:
-            raise InvalidClient()
-        return known.client_id
-    return None
 
 
 @router.post("/token", dependencies=[rate_limit("token", "rate_limit_token")],
@@ -65,34 +38,17 @@ async def _optional_client(state: State, request: Request, form: dict[str, str])
 async def token(
     request: Request, state: State, session: DbSession, identity: Identity, client: ClientInfo
 ) -> Response:
+    """RFC 6749 §3.2: the grant named by `grant_type`, looked up in the registry."""
     form = await read_form(request)
-    grant = form.get("grant_type")
-    if not grant:
+    grant_type = form.get("grant_type")
+    if not grant_type:
         raise InvalidRequest("The parameter 'grant_type' is required.")
-    body: dict[str, Any]
-    if grant == "password":
-        username, password = require(form, "username", "password")
-        scope = validate_scope(form.get("scope"))
-        client_id = await _optional_client(state, request, form)
-        login = PasswordLogin.of(state, identity)
-        user = await login.verify(username, password, client)
-        bound = Client(client.user_agent, client.ip, client_id)
-        body = await complete_login(state, session, user, bound, scope=scope)
-    elif grant == "refresh_token":
-        (refresh,) = require(form, "refresh_token")
-        body = await state.tokens.rotate(session, refresh, client, load_user=identity.get)
-    elif grant == MFA_GRANT:
-        mfa_token, method, code = require(form, "mfa_token", "method", "code")
-        mfa = MfaService(session, state, identity)
-        body = await complete_mfa_login(state, mfa, client, mfa_token=mfa_token, method=method,
-                                        code=code)
-    elif grant == "client_credentials":
-        view = await state.clients.authenticate(request.headers.get("authorization"), form)
-        assert view is not None
-        scope = validate_scope(form.get("scope"))
-        body = state.tokens.issue_for_client(view.client_id, scope, client)
-    else:
-        raise UnsupportedGrantType()
+    grants: GrantRegistry = request.app.state.grants
+    grant = grants.find(grant_type)
+    body = await grant.issue(TokenRequest(
+        form=form, authorization=request.headers.get("authorization"), caller=client,
+        state=state, session=session, identity=identity,
+    ))
     return json_response(body, headers=NO_STORE)
 
 
@@ -166,14 +122,14 @@ async def logout(token: CurrentToken, state: State, session: DbSession) -> Respo
 
 
 @router.get("/.well-known/oauth-authorization-server", response_model=MetadataOut)
-async def metadata(state: State) -> Response:
+async def metadata(request: Request, state: State) -> Response:
     issuer = state.settings.issuer
     return json_response({
         "issuer": issuer,
         "token_endpoint": f"{issuer}/token",
         "introspection_endpoint": f"{issuer}/introspect",
         "revocation_endpoint": f"{issuer}/revoke",
-        "grant_types_supported": list(GRANT_TYPES),
+        "grant_types_supported": list(request.app.state.grants),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic",
                                                           "client_secret_post"],
