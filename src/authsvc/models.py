@@ -5,10 +5,11 @@ from authsvc.clients.models import Client
 from authsvc.db import Base
 from authsvc.identity.models import User
 from authsvc.mfa.models import RecoveryCode
+from authsvc.passkeys.models import Passkey
 from authsvc.recovery.models import ActionToken
 from authsvc.tokens.models import RefreshFamily, RefreshToken, Revocation
 
 __all__ = [
-    "ActionToken", "AuditEvent", "Base", "Client", "RecoveryCode", "RefreshFamily",
+    "ActionToken", "AuditEvent", "Base", "Client", "Passkey", "RecoveryCode", "RefreshFamily",
     "RefreshToken", "Revocation", "User",
 ]
