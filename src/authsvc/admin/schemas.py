@@ -20,7 +20,8 @@ class UserPatch(BaseModel):
 
 
 class ClientCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    # No control characters (a NUL cannot be stored in PostgreSQL text: a 422, never a 500).
+    name: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
 
 
 def client_body(client: Client) -> dict[str, Any]:
