@@ -42,6 +42,7 @@ class NearCache:
         self._entries: dict[str, tuple[float, Any]] = {}
         self._task: asyncio.Task[None] | None = None
         self._connection: Any = None  # the subscription's connection
+        self.listeners: list[Any] = []  # (message text) -> None, for every invalidation heard
 
     # ------------------------------------------------------------------ reads
     def get(self, jti: str) -> Any:
@@ -86,6 +87,11 @@ class NearCache:
             self._task = None
         self.live = False
 
+    def _tell(self, data: Any) -> None:
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+        for listener in self.listeners:
+            listener(text)
+
     def _reconnected(self, connection: Any) -> None:
         self.forget_all()
 
@@ -106,6 +112,7 @@ class NearCache:
                         delay = 0.1
                     elif message["type"] == "message":
                         self.forget_all()
+                        self._tell(message.get("data"))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure: off until subscribed again

@@ -129,6 +129,7 @@ async def metadata(request: Request, state: State) -> Response:
         "token_endpoint": f"{issuer}/token",
         "introspection_endpoint": f"{issuer}/introspect",
         "revocation_endpoint": f"{issuer}/revoke",
+        "revocation_stream_endpoint": f"{issuer}/revocations/stream",  # authsvc's own (SSE)
         "grant_types_supported": list(request.app.state.grants),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic",
