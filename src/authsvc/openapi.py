@@ -42,6 +42,7 @@ CLIENT_SECURITY: dict[tuple[str, str], list[dict[str, list[str]]]] = {
     ("/token", "post"): [{}, {CLIENT_BASIC: []}],
     ("/introspect", "post"): [{CLIENT_BASIC: []}],
     ("/revoke", "post"): [{CLIENT_BASIC: []}],
+    ("/revocations/stream", "get"): [{CLIENT_BASIC: []}],
 }
 # FastAPI's own schemas and the older per-router error models: all are ErrorBody now.
 ERROR_ALIASES = frozenset({"ErrorOut", "WeakPasswordOut", "MfaRequiredOut",

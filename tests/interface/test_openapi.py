@@ -15,7 +15,8 @@ from tests.infra import Api
 RATE_LIMITED = {("/token", "post"), ("/users", "post"), ("/mfa/challenge", "post"),
                 ("/password/forgot", "post"), ("/introspect", "post"), ("/revoke", "post"),
                 ("/users/me/verify-email/resend", "post")}
-CLIENT_AUTHENTICATED = {("/introspect", "post"), ("/revoke", "post")}
+CLIENT_AUTHENTICATED = {("/introspect", "post"), ("/revoke", "post"),
+                        ("/revocations/stream", "get")}
 
 
 @pytest.fixture
