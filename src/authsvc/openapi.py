@@ -216,6 +216,8 @@ def _describe(path: str, method: str, operation: dict[str, Any]) -> None:
         responses.setdefault("401", _error_response(401))
     if BEARER in secured and "admin" in operation.get("tags", ()):
         responses.setdefault("403", _error_response(403))  # insufficient_role
+    if secured:  # checking a token or client needs Redis and the database: fails closed
+        responses.setdefault("503", _error_response(503))
     if "{" in path:  # a path parameter that names nothing
         responses.setdefault("404", _error_response(404))
     for status in ("429", "503"):  # RFC 6585 §4 / RFC 9110 §10.2.3: how long to wait
