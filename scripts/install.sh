@@ -4,9 +4,16 @@
 #
 #   VENV=path    the virtual environment (default .venv, relative to the repository root);
 #                created if missing or broken, reused otherwise
-#   EXTRAS=list  optional dependency groups (default "test"; EXTRAS= installs none, as in Docker)
+#   EXTRAS=list  optional dependency groups (default "embedded,test"; EXTRAS= installs none, as in Docker)
 #   EDITABLE=1   install with `pip install -e` (developer convenience; never in Docker or CI)
+#   LOCKED=0     resolve from pyproject.toml instead of installing the lockfile (default 1)
 #   PYTHON=exe   the interpreter that creates the venv (default python3)
+#
+# The dependencies come from a lockfile with hashes (`pip install --require-hashes`), refreshed by
+# scripts/lock.sh: requirements/runtime.txt for EXTRAS= (the container image),
+# requirements/embedded.txt for EXTRAS=embedded, requirements/test.txt for any set with `test`
+# (CI and the default). The project itself is then installed without dependencies, and
+# `pip check` fails the install if the lockfile no longer covers pyproject.toml.
 #
 # Idempotent: running it again upgrades pip and reinstalls the project from the working tree.
 set -euo pipefail
@@ -14,8 +21,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 VENV=${VENV:-.venv}
-EXTRAS=${EXTRAS-test}
+EXTRAS=${EXTRAS-embedded,test}
 EDITABLE=${EDITABLE:-0}
+LOCKED=${LOCKED:-1}
 PYTHON=${PYTHON:-python3}
 
 log() { printf '[install] %s\n' "$*"; }
@@ -52,10 +60,27 @@ target=$ROOT
 if [ -n "$EXTRAS" ]; then
     target="${ROOT}[${EXTRAS}]"
 fi
-if [ "$EDITABLE" = 1 ]; then
-    run "$VENV/bin/python" -m pip install --editable "$target"
+case ",${EXTRAS}," in
+    ,,) lock=requirements/runtime.txt ;;
+    ,embedded,) lock=requirements/embedded.txt ;;
+    *,test,*) lock=requirements/test.txt ;;
+    *) lock="" ;;
+esac
+project_flags=()
+if [ "$LOCKED" = 1 ] && [ -n "$lock" ] && [ -f "$ROOT/$lock" ]; then
+    run "$VENV/bin/python" -m pip install --require-hashes --no-deps -r "$ROOT/$lock"
+    project_flags+=(--no-deps)
 else
-    run "$VENV/bin/python" -m pip install "$target"
+    log "no lockfile used (LOCKED=$LOCKED, extras '${EXTRAS}'): resolving from pyproject.toml"
+fi
+if [ "$EDITABLE" = 1 ]; then
+    run "$VENV/bin/python" -m pip install "${project_flags[@]}" --editable "$target"
+else
+    run "$VENV/bin/python" -m pip install "${project_flags[@]}" "$target"
+fi
+if [ ${#project_flags[@]} -gt 0 ]; then
+    "$VENV/bin/python" -m pip check \
+        || die "$lock does not satisfy pyproject.toml: refresh it with 'bash scripts/lock.sh'"
 fi
 
 # The resource-server library (sdk/python, its own distribution) with its framework extras: the

@@ -124,9 +124,15 @@ def test_unknown_profile_is_refused() -> None:
         load_settings(env="staging")
 
 
+def _prepared(**values: object) -> object:
+    settings = load_settings(**values)
+    settings.prepare_local_keys()
+    return settings
+
+
 def test_development_generates_and_keeps_a_local_jwt_key(tmp_path: Path) -> None:
-    first = load_settings(data_dir=tmp_path / "data").jwt_key
-    second = load_settings(data_dir=tmp_path / "data").jwt_key
+    first = _prepared(data_dir=tmp_path / "data").jwt_key  # type: ignore[attr-defined]
+    second = _prepared(data_dir=tmp_path / "data").jwt_key  # type: ignore[attr-defined]
     assert first == second and len(first) >= 32
     assert (tmp_path / "data" / "jwt_secret").stat().st_mode & 0o077 == 0
 
@@ -186,3 +192,68 @@ def test_previous_jwt_secrets_are_redacted_from_logs() -> None:
         logging.getLogger().removeHandler(handler)
     output = stream.getvalue()
     assert "leaked" in output and old not in output
+def test_local_key_files_are_made_at_start_up_not_on_first_use(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "data")
+    with pytest.raises(ConfigError, match="AUTHSVC_JWT_SECRET"):
+        _ = settings.jwt_key  # reading a property never writes a file
+    with pytest.raises(ConfigError, match="AUTHSVC_ENCRYPTION_KEY"):
+        _ = settings.data_key
+    assert not (tmp_path / "data").exists()
+    settings.prepare_local_keys()
+    assert (tmp_path / "data" / "jwt_secret").read_text().encode() == settings.jwt_key
+    assert (tmp_path / "data" / "encryption_key").read_text().encode() == settings.data_key
+
+
+def test_an_unknown_authsvc_variable_is_a_warning(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("AUTHSVC_LOCKOUT_MAX_ATTEMPT", "2")  # ...ATTEMPTS: a typo
+    monkeypatch.setenv("AUTHSVC_PORT", "8080")  # read by `authsvc serve`, not a setting
+    monkeypatch.setenv("AUTHSVC_JWT_SECRET_FILE", "/dev/null")  # a secret from a file
+    with caplog.at_level("WARNING", logger="authsvc.config"):
+        settings = load_settings()
+    assert settings.lockout_max_attempts == 5
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    assert "AUTHSVC_LOCKOUT_MAX_ATTEMPT " in warned
+    assert "AUTHSVC_PORT" not in warned and "JWT_SECRET_FILE" not in warned
+
+
+def test_an_unknown_variable_in_dotenv_is_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / ".env").write_text("AUTHSVC_SMTP_HOSTNAME=mail.example\n")
+    with caplog.at_level("WARNING", logger="authsvc.config"):
+        load_settings()
+    assert "AUTHSVC_SMTP_HOSTNAME" in " ".join(r.getMessage() for r in caplog.records)
+
+
+def test_an_unknown_variable_is_an_error_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTHSVC_LOCKOUT_MAX_ATTEMPT", "2")
+    with pytest.raises(ConfigError, match="AUTHSVC_LOCKOUT_MAX_ATTEMPT"):
+        load_settings(env="production", jwt_secret=GOOD, encryption_key=GOOD,
+                      database_url="postgresql+asyncpg://u@h/db", redis_url="redis://h")
+
+
+def test_an_unknown_yaml_key_is_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    config = tmp_path / "authsvc.yaml"
+    config.write_text("lockout_max_attempts: 3\nlockout_max_attempt: 2\n")
+    with caplog.at_level("WARNING", logger="authsvc.config"):
+        settings = load_settings(config_file=str(config))
+    assert settings.lockout_max_attempts == 3
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    assert "lockout_max_attempt (" in warned and "lockout_max_attempts" not in warned
+
+
+def test_the_encryption_key_rotates_like_the_jwt_secret(tmp_path: Path) -> None:
+    from authsvc.security.crypto import DecryptionError, Encryptor
+
+    old = load_settings(env="testing", encryption_key=GOOD, data_dir=tmp_path)
+    sealed = Encryptor.from_settings(old, "totp").encrypt(b"seed")
+    new_key = "b-newer-production-secret-of-more-than-32-bytes"
+    rotated = load_settings(env="testing", encryption_key=new_key,
+                            encryption_previous_keys=GOOD, data_dir=tmp_path)
+    box = Encryptor.from_settings(rotated, "totp")
+    assert box.decrypt(sealed) == b"seed"  # a previous key still decrypts
+    fresh = box.encrypt(b"seed")
+    with pytest.raises(DecryptionError):  # the current key encrypts
+        Encryptor.from_settings(old, "totp").decrypt(fresh)
+    assert GOOD in rotated.secret_values()  # and the old key is scrubbed from logs

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from authsvc import __version__
 from authsvc.config import ConfigError, Settings, load_settings
 
 
@@ -53,6 +54,24 @@ def _prepare_metrics_dir(workers: int) -> str | None:
     return path
 
 
+# After SIGTERM the server finishes in-flight requests for up to this long (docker-compose.yml's
+# stop_grace_period must be longer: scripts/check_compose.py checks it).
+DRAIN_SECONDS = 20
+
+EMBEDDED_MISSING = (
+    "authsvc: AUTHSVC_REDIS_URL is unset and the in-process Redis stand-in is not installed: "
+    "set AUTHSVC_REDIS_URL=redis://HOST:6379/0, or install the stand-in with "
+    "pip install 'authsvc[embedded]' (fakeredis and lupa)"
+)
+
+
+def embedded_redis_installed() -> bool:
+    """The `embedded` extra (fakeredis with Lua) is importable."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("fakeredis", "lupa"))
+
+
 def _exit_cleanly(signum: int, frame: Any) -> None:
     raise SystemExit(0)
 
@@ -63,14 +82,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings()
+    if settings.embedded_redis and not embedded_redis_installed():
+        print(EMBEDDED_MISSING, file=sys.stderr)
+        return 2
     if settings.embedded_redis and args.workers > 1:
         print("authsvc: the in-process Redis stand-in serves one process; set "
               "AUTHSVC_REDIS_URL to run several workers", file=sys.stderr)
         return 2
     if settings.embedded_database:
         print(f"authsvc: {asyncio.run(_migrate(settings)).summary()}", file=sys.stderr)
-    _ = settings.jwt_key  # create the development key once, before the workers start
-    _ = settings.data_key
+    settings.prepare_local_keys()  # the development keys, made once before the workers start
     mail = ("mail only written to the log" if settings.mail_by_log
             else f"mail via {settings.smtp_host}:{settings.smtp_port}")
     print(f"authsvc: {settings.env} profile, {settings.resolved_database_url.split('://')[0]}"
@@ -111,7 +132,7 @@ def _run_uvicorn(uvicorn: Any, args: argparse.Namespace, settings: Settings) -> 
         log_level=settings.log_level.lower(),
         log_config=None,  # the app installs its JSON logging (logging_setup)
         access_log=False,  # one access line per request comes from the app, without queries
-        timeout_graceful_shutdown=20,
+        timeout_graceful_shutdown=DRAIN_SECONDS,
     )
 
 
@@ -296,12 +317,18 @@ def _admin_parsers(sub: Any) -> None:
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="authsvc", description=__doc__)
+    top.add_argument("--version", action="version", version=f"authsvc {__version__}")
     sub = top.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the HTTP service")
-    serve.add_argument("--host", default=os.environ.get("AUTHSVC_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("AUTHSVC_PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("AUTHSVC_WORKERS", "1")))
+    serve = sub.add_parser("serve", help="run the HTTP service",
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    serve.add_argument("--host", default=os.environ.get("AUTHSVC_HOST", "127.0.0.1"),
+                       help="address to listen on (env AUTHSVC_HOST)")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("AUTHSVC_PORT", "8000")),
+                       help="TCP port to listen on (env AUTHSVC_PORT)")
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("AUTHSVC_WORKERS", "1")),
+                       help="worker processes; more than one needs AUTHSVC_REDIS_URL "
+                            "(env AUTHSVC_WORKERS)")
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="bring the database schema up to date")

@@ -9,15 +9,22 @@ supplies a secret from a file, e.g. `AUTHSVC_JWT_SECRET_FILE=/run/secrets/jwt`.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import secrets
-from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -39,6 +46,15 @@ KNOWN_DEFAULT_SECRETS = frozenset({
     "please-change-this-secret-in-production",
 })
 SECRET_FIELDS = ("jwt_secret", "encryption_key", "smtp_password")
+FILE_FIELDS = SECRET_FIELDS + ("database_url", "redis_url")
+# AUTHSVC_* variables that are not settings: read by `authsvc serve`, the container entrypoint,
+# docker-compose.yml and the test suite.
+NON_SETTING_VARIABLES = frozenset({
+    "AUTHSVC_HOST", "AUTHSVC_PORT", "AUTHSVC_WORKERS", "AUTHSVC_MIGRATE_ON_START",
+    "AUTHSVC_HTTP_PORT", "AUTHSVC_TEST_PG", "AUTHSVC_TEST_REDIS", "AUTHSVC_FUZZ_EXAMPLES",
+})
+log = logging.getLogger("authsvc.config")
+HEADER_NAME = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$"  # an RFC 9110 §5.6.2 token
 PRIVATE_NETWORKS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
                     "fc00::/7")
 
@@ -154,6 +170,9 @@ class Settings(BaseSettings):
 
     # MFA
     encryption_key: SecretStr | None = None
+    # Old keys, newest first: they still decrypt (TOTP secrets, sessions, recovery codes); the
+    # current AUTHSVC_ENCRYPTION_KEY encrypts everything new.
+    encryption_previous_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     totp_issuer: str = "authsvc"
     totp_valid_window: int = Field(1, ge=0, le=5)
     email_code_ttl: int = Field(600, ge=30)
@@ -209,6 +228,10 @@ class Settings(BaseSettings):
         None, pattern=r"^(/[^/\\].*|data:image/[a-z+.-]+;base64,[A-Za-z0-9+/=]+)$")
     brand_primary_color: str | None = Field(None, pattern=r"^#[0-9a-fA-F]{6}$")
     brand_primary_text_color: str | None = Field(None, pattern=r"^#[0-9a-fA-F]{6}$")
+    # GET /auth/verify's answer headers (Authelia-style: Remote-User, Remote-Email, Remote-Groups)
+    forward_auth_user_header: str = Field("X-Auth-User-Id", pattern=HEADER_NAME)
+    forward_auth_email_header: str = Field("X-Auth-User-Email", pattern=HEADER_NAME)
+    forward_auth_roles_header: str = Field("X-Auth-Roles", pattern=HEADER_NAME)
 
     # Operations
     log_level: str = "INFO"
@@ -254,7 +277,8 @@ class Settings(BaseSettings):
 
     # --------------------------------------------------------------- validation
     @field_validator("trusted_proxies", "allowed_redirect_hosts", "jwt_previous_secrets",
-                     "metrics_allow", "redis_sentinels", "webauthn_origins", mode="before")
+                     "encryption_previous_keys", "metrics_allow", "redis_sentinels",
+                     "webauthn_origins", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -421,29 +445,52 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'authsvc.sqlite3'}"
 
-    @cached_property
+    _local_keys: dict[str, bytes] = PrivateAttr(default_factory=dict)
+
+    def prepare_local_keys(self) -> None:
+        """At start-up (never on first use): read, or create once (0600), the local key files
+        that stand in for an unset AUTHSVC_JWT_SECRET or AUTHSVC_ENCRYPTION_KEY."""
+        if self.jwt_secret is None and "jwt" not in self._local_keys:
+            self._local_keys["jwt"] = _local_secret(self.data_dir / "jwt_secret").encode()
+        if self.encryption_key is None and "data" not in self._local_keys:
+            self._local_keys["data"] = _local_secret(self.data_dir / "encryption_key").encode()
+
+    def _local_key(self, which: str, setting: str) -> bytes:
+        try:
+            return self._local_keys[which]
+        except KeyError:
+            raise ConfigError(f"{setting} is unset and the local key file was not prepared "
+                              "(Settings.prepare_local_keys() runs at start-up)") from None
+
+    @property
     def jwt_key(self) -> bytes:
-        """The HS256 key: the UTF-8 bytes of AUTHSVC_JWT_SECRET (or a generated local one)."""
+        """The HS256 key: the UTF-8 bytes of AUTHSVC_JWT_SECRET (or the prepared local one)."""
         if self.jwt_secret is not None:
             key = self.jwt_secret.get_secret_value().encode()
             if len(key) < MIN_SECRET_BYTES and self.env != "development":
                 raise ConfigError(f"AUTHSVC_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
             return key
-        return _local_secret(self.data_dir / "jwt_secret").encode()
+        return self._local_key("jwt", "AUTHSVC_JWT_SECRET")
 
-    @cached_property
+    @property
     def data_key(self) -> bytes:
         """Key material for encryption at rest (TOTP secrets, sessions); never the JWT key."""
         if self.encryption_key is not None:
             return self.encryption_key.get_secret_value().encode()
-        return _local_secret(self.data_dir / "encryption_key").encode()
+        return self._local_key("data", "AUTHSVC_ENCRYPTION_KEY")
+
+    @property
+    def data_keys(self) -> list[bytes]:
+        """The current data key first (it encrypts), then AUTHSVC_ENCRYPTION_PREVIOUS_KEYS."""
+        previous = [k.get_secret_value().encode() for k in self.encryption_previous_keys]
+        return [self.data_key, *(k for k in previous if k)]
 
     def secret_values(self) -> list[str]:
         """Every configured secret, for tests and log scrubbing."""
         values = [
             s.get_secret_value()
             for s in (self.jwt_secret, self.encryption_key, self.smtp_password,
-                      *self.jwt_previous_secrets)
+                      *self.jwt_previous_secrets, *self.encryption_previous_keys)
             if s is not None
         ]
         return [v for v in values if v]
@@ -457,7 +504,7 @@ class _SecretFileSource(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         found: dict[str, Any] = {}
-        for name in SECRET_FIELDS + ("database_url", "redis_url"):
+        for name in FILE_FIELDS:
             path = os.environ.get(f"AUTHSVC_{name.upper()}_FILE")
             if path:
                 try:
@@ -511,7 +558,7 @@ def load_settings(**overrides: Any) -> Settings:
     secrets included.
     """
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except SettingsError as exc:
         message = str(exc).replace("error parsing value for field", "cannot read")
         raise ConfigError(message) from None
@@ -522,3 +569,43 @@ def load_settings(**overrides: Any) -> Settings:
             setting = f"AUTHSVC_{where.upper()}: " if where else ""
             problems.append(f"{setting}{err['msg'].removeprefix('Value error, ')}")
         raise ConfigError("; ".join(problems)) from None
+    check_unknown(settings)
+    return settings
+
+
+def unknown_settings(settings: Settings, environ: Any = None) -> list[str]:
+    """AUTHSVC_* variables (environment and `.env`) and YAML keys that name no setting."""
+    environ = os.environ if environ is None else environ
+    fields = set(Settings.model_fields)
+    known = {f"AUTHSVC_{name.upper()}" for name in fields} | NON_SETTING_VARIABLES
+    known |= {f"AUTHSVC_{name.upper()}_FILE" for name in FILE_FIELDS}
+    names = set(environ)
+    dotenv = Path(".env")
+    if dotenv.is_file():
+        from dotenv import dotenv_values
+
+        names |= set(dotenv_values(dotenv))
+    found = sorted(f"{name} (environment)" for name in names
+                   if name.upper().startswith("AUTHSVC_") and name.upper() not in known)
+    if settings.config_file and settings.config_file.is_file():
+        import yaml
+
+        try:
+            data = yaml.safe_load(settings.config_file.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            data = {}
+        if isinstance(data, dict):
+            found += sorted(f"{key} ({settings.config_file})" for key in data
+                            if str(key).lower() not in fields)
+    return found
+
+
+def check_unknown(settings: Settings) -> None:
+    """A misspelt setting is silently ignored otherwise: a warning, an error in production."""
+    unknown = unknown_settings(settings)
+    if not unknown:
+        return
+    message = f"unknown settings, ignored: {', '.join(unknown)}"
+    if settings.env == "production":
+        raise ConfigError(message.replace(", ignored", ""))
+    log.warning("%s", message)

@@ -9,10 +9,11 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.db import transaction
-from authsvc.errors import AuthError, Forbidden, InvalidToken, StepUpRequired
+from authsvc.errors import AuthError, Forbidden, InvalidToken, MissingToken, StepUpRequired
 from authsvc.identity.cache import UserView
 from authsvc.identity.models import User
 from authsvc.identity.reauth import claims_time, is_recent, require_recent_authentication
@@ -84,7 +85,7 @@ def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise InvalidToken("A bearer access token is required.")
+        raise MissingToken()
     return token.strip()
 
 
@@ -101,7 +102,14 @@ class TokenContext:
         return str(self.claims["sub"])
 
 
-async def require_token(request: Request, state: State, client: ClientInfo) -> TokenContext:
+# Declares the `bearer` security scheme on every operation that needs a token (OpenAPI only:
+# `bearer_token` below reads the header and answers RFC 6750's challenges itself).
+bearer_scheme = HTTPBearer(auto_error=False, scheme_name="bearer")
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+
+
+async def require_token(request: Request, state: State, client: ClientInfo,
+                        _scheme: Bearer = None) -> TokenContext:
     """`@token_required`: a valid, unrevoked access token of an active user, from its client."""
     token = bearer_token(request)
     try:

@@ -85,6 +85,16 @@ class InvalidToken(AuthError):
         )
 
 
+class MissingToken(InvalidToken):
+    """RFC 6750 §3.1: a request with no token at all gets the challenge without an error code."""
+
+    description = "A bearer access token is required."
+
+    def __init__(self, description: str | None = None) -> None:
+        super().__init__(description)
+        self.headers["WWW-Authenticate"] = 'Bearer realm="authsvc"'
+
+
 class TokenExpired(InvalidToken):
     code = "token_expired"
     description = "The access token has expired."
@@ -233,6 +243,12 @@ def render_unexpected(path: str, exc: Exception) -> Response:
     return render(AuthError("An internal error occurred.", code="server_error", status=500))
 
 
+def note_refusal(state: Any, exc: AuthError) -> None:
+    """Remember why a request got 429 (the request's ASGI state), for the metrics."""
+    if exc.status == 429 and isinstance(state, dict):
+        state["refusal"] = exc.code
+
+
 def render(exc: AuthError) -> Response:
     headers = {"Cache-Control": "no-store", **exc.headers}
     return json_response(exc.body(), status=exc.status, headers=headers)
@@ -257,6 +273,7 @@ def install_handlers(app: FastAPI) -> None:
 
     async def on_auth_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, AuthError)
+        note_refusal(request.scope.get("state"), exc)
         return render(exc)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
@@ -283,7 +300,11 @@ def install_handlers(app: FastAPI) -> None:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
         code = codes.get(exc.status_code, "invalid_request")
         description = exc.detail if isinstance(exc.detail, str) else "The request was refused."
-        return render(AuthError(description, code=code, status=exc.status_code))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # RFC 9110 §15.5.6: every method the path answers
+            headers["Allow"] = allowed_methods(request.app, request.scope)
+        return render(AuthError(description, code=code, status=exc.status_code,
+                                headers=headers))
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         response = render_unexpected(request.url.path, exc)
@@ -300,6 +321,22 @@ def install_handlers(app: FastAPI) -> None:
     for outage in outage_types():
         app.add_exception_handler(outage, on_unexpected)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(app: Any, scope: Any) -> str:
+    """The `Allow` value for the request's path: each method some route fully matches (the
+    router's own matching, so included routers count), and HEAD wherever GET works."""
+    from starlette.routing import Match
+
+    methods = {method for method in METHODS
+               if any(route.matches({**scope, "method": method})[0] == Match.FULL
+                      for route in app.router.routes)}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
 
 
 def outage_types() -> tuple[type[Exception], ...]:

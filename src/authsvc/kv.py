@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlparse
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from authsvc.config import Settings
+from authsvc.config import ConfigError, Settings
 
 log = logging.getLogger("authsvc.kv")
 
@@ -28,7 +28,12 @@ def make_redis(settings: Settings) -> Redis:
     never need to know which one they hold.
     """
     if settings.embedded_redis:
-        import fakeredis
+        try:
+            import fakeredis
+        except ImportError:
+            raise ConfigError("AUTHSVC_REDIS_URL is unset and the in-process Redis stand-in is "
+                              "not installed: set AUTHSVC_REDIS_URL, or "
+                              "pip install 'authsvc[embedded]'") from None
 
         log.warning(
             "AUTHSVC_REDIS_URL is unset: using the in-process Redis stand-in "

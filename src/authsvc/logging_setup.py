@@ -1,5 +1,10 @@
 """Structured logs: one JSON object a line, configured once at start from `log_level`.
 
+Logging never blocks the event loop: the root logger's handler only puts the (redacted)
+record on a bounded in-memory queue, and a `QueueListener` thread formats and writes it; when
+the queue is full a record is dropped and counted, never waited for. Request lines carry the
+`request_id` and the W3C `trace_id` (taken from `traceparent` or made, middleware.py).
+
 Nothing secret may reach a log line. Request bodies and Authorization headers are never logged;
 on top of that `Redactor` (a logging Filter on the one handler) blanks every configured secret
 and anything shaped like a JWT in the message, its arguments and any traceback.
@@ -7,8 +12,11 @@ and anything shaped like a JWT in the message, its arguments and any traceback.
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import logging
+import logging.handlers
+import queue
 import re
 import sys
 import time
@@ -21,11 +29,13 @@ from authsvc.config import Settings
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id",
                                                                           default=None)
+trace_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_id", default=None)
 REDACTED = "[redacted]"
+QUEUE_SIZE = 10_000  # records waiting for the writer thread; more are dropped (and counted)
 # A JWS in compact form: three base64url segments; the header always starts with `{"` = `eyJ`.
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
-FIELDS = ("request_id", "route", "method", "status", "duration_ms", "user_id", "client_ip",
-          "event")
+FIELDS = ("request_id", "trace_id", "route", "method", "status", "duration_ms", "user_id",
+          "client_ip", "event")
 HANDLER_NAME = "authsvc-json"
 
 
@@ -85,24 +95,71 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, name, None)
             if value is not None:
                 line[name] = value
-        if "request_id" not in line:
-            current = request_id.get()
-            if current:
-                line["request_id"] = current
         if record.exc_text:
             line["exception"] = record.exc_text
         return orjson.dumps(line, default=str).decode()
 
 
+class NonBlockingQueueHandler(logging.handlers.QueueHandler):
+    """Puts records on the queue without waiting; the request context (a contextvar, not
+    visible in the writer thread) is copied onto the record first."""
+
+    def __init__(self, q: queue.Queue[logging.LogRecord]) -> None:
+        super().__init__(q)
+        self.dropped = 0
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record.msg = record.getMessage()  # the Redactor already rewrote it
+        record.args = None
+        record.exc_info = None  # the Redactor already put the redacted trace in exc_text
+        for name, var in (("request_id", request_id), ("trace_id", trace_id)):
+            if getattr(record, name, None) is None:
+                setattr(record, name, var.get())
+        return record
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        try:
+            self.queue.put_nowait(record)
+        except queue.Full:
+            self.dropped += 1
+
+
+_listener: logging.handlers.QueueListener | None = None
+
+
+def _stop_listener() -> None:
+    """Write what is queued and stop the writer thread (at reconfiguration and at exit)."""
+    global _listener
+    if _listener is not None:
+        _listener.stop()
+        _listener = None
+
+
+atexit.register(_stop_listener)
+
+
+def flush() -> None:
+    """Wait until the writer thread has written every queued record (tests, shutdown)."""
+    if _listener is not None:
+        _listener.queue.join()  # type: ignore[attr-defined]
+
+
 def configure_logging(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:
-    """Install the JSON handler on the root logger (replacing an earlier one of ours)."""
+    """Install the JSON logging on the root logger (replacing an earlier one of ours): a
+    queue handler here, the writing in a listener thread."""
+    global _listener
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(old)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    _stop_listener()
+    records: queue.Queue[logging.LogRecord] = queue.Queue(QUEUE_SIZE)
+    writer = logging.StreamHandler(stream or sys.stderr)
+    writer.setFormatter(JsonFormatter())
+    handler = NonBlockingQueueHandler(records)
     handler.set_name(HANDLER_NAME)
-    handler.setFormatter(JsonFormatter())
     handler.addFilter(Redactor(secrets_of(settings)))
+    _listener = logging.handlers.QueueListener(records, writer)
+    _listener.start()
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
     for name in ("uvicorn", "uvicorn.error"):

@@ -26,7 +26,8 @@ from authsvc.identity.cache import UserCache, UserDirectory
 from authsvc.kv import make_redis
 from authsvc.logging_setup import configure_logging
 from authsvc.mfa.runtime import MfaRuntime
-from authsvc.middleware import RequestContext
+from authsvc.middleware import HeadAsGet, RequestContext
+from authsvc.openapi import operation_id
 from authsvc.ops.meter import Meter
 from authsvc.ops.metrics import PrometheusMeter, mark_worker_dead
 from authsvc.ops.observe import RequestObserver
@@ -67,6 +68,7 @@ RATE_SETTINGS = (
 
 async def build_state(settings: Settings, meter: Meter | None = None) -> AppState:
     meter = meter or Meter()
+    settings.prepare_local_keys()
     engine = make_engine(settings)
     sessions = make_sessionmaker(engine)
     redis = make_redis(settings)
@@ -292,8 +294,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         lifespan=lifespan,
         default_response_class=JSONResponse,
-        docs_url="/docs",
+        docs_url=None,  # ops/docs.py: Swagger UI from our own static files
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     app.state.grants = default_grants()  # what /token accepts, registered once
     if relying_party(settings) is not None:
@@ -308,6 +311,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from authsvc.audit.router import router as audit_router
     from authsvc.identity.router import router as identity_router
     from authsvc.mfa.router import router as mfa_router
+    from authsvc.ops.docs import router as docs_router
     from authsvc.ops.health import router as health_router
     from authsvc.ops.metrics_router import router as metrics_router
     from authsvc.passkeys.router import router as passkeys_router
@@ -328,6 +332,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(passkeys_router)
     app.include_router(recovery_router)
     app.include_router(health_router)
+    app.include_router(docs_router)
     app.include_router(metrics_router)
     app.include_router(admin_router)
     app.include_router(audit_router)
@@ -335,6 +340,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from authsvc.jsonbody import JsonBodyGuard
 
     app.add_middleware(JsonBodyGuard)  # innermost: its 422s get the security headers too
+    app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders, trusted_proxies=tuple(settings.trusted_proxies))
     observer = RequestObserver(meter)
     budget = database_budget(settings)

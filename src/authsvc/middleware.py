@@ -18,6 +18,7 @@ from authsvc.background import after_response, run_after_response
 from authsvc.errors import BodyTooLarge, ServiceUnavailable, render
 from authsvc.headers import api_headers
 from authsvc.logging_setup import request_id as current_request_id
+from authsvc.logging_setup import trace_id as current_trace_id
 
 # (scope, status, seconds) after each request: metrics and the access log.
 Observer = Callable[[Scope, int, float], None]
@@ -26,6 +27,18 @@ Budget = Callable[[str], float | None]
 
 _abandoned: set[asyncio.Future[None]] = set()  # cancelled requests still cleaning up
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+# W3C Trace Context §3.2: version-traceid-parentid-flags, lower-case hex; version ff is invalid.
+_TRACEPARENT = re.compile(r"^(?!ff)[0-9a-f]{2}-(?!0{32})([0-9a-f]{32})-(?!0{16})[0-9a-f]{16}"
+                          r"-[0-9a-f]{2}(-.*)?$")
+
+
+def trace_id_of(header: bytes | None) -> str:
+    """The trace id of a valid `traceparent`, or a new random one (W3C Trace Context)."""
+    if header:
+        match = _TRACEPARENT.match(header.decode("latin-1"))
+        if match and (header[:2] != b"00" or match.group(2) is None):
+            return match.group(1)
+    return secrets.token_hex(16)
 
 
 class RequestContext:
@@ -47,16 +60,21 @@ class RequestContext:
         started = time.perf_counter()
         request_id = ""
         length = None
+        traceparent = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 candidate = value.decode("latin-1")
                 request_id = candidate if _SAFE_ID.match(candidate) else ""
             elif name == b"content-length":
                 length = value
+            elif name == b"traceparent":
+                traceparent = value
         request_id = request_id or secrets.token_hex(8)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
+        state["trace_id"] = trace = trace_id_of(traceparent)
         current_request_id.set(request_id)
+        current_trace_id.set(trace)
         header = (b"x-request-id", request_id.encode())
         pending: list[Callable[[], None]] = []
         after_response.set(pending)
@@ -139,3 +157,22 @@ async def _refuse(scope: Scope, receive: Receive, send: Send,
     response = render(BodyTooLarge())
     response.raw_headers.extend(api_headers(scope, trusted_proxies))
     await response(scope, receive, send)
+class HeadAsGet:
+    """RFC 9110 §9.3.2: HEAD answers wherever GET does, with the same status and headers and
+    no body (health checks and link checkers use it). FastAPI's routes list GET only, so a
+    HEAD request is routed as GET and its body is dropped on the way out."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)

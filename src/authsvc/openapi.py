@@ -1,15 +1,17 @@
-"""What the OpenAPI document says about errors and form bodies, in one place.
+"""What the OpenAPI document says about errors, security and form bodies, in one place.
 
-Every error leaves as `{"error", "error_description", ...}` (the contract); `error_responses(...)`
-documents the statuses a route can answer with, and `form_body(...)` describes the
-`application/x-www-form-urlencoded` bodies that the OAuth endpoints read themselves.
-"""
+Every error leaves as `{"error", "error_description", ...}` (the contract): ONE schema,
+`ErrorBody`; `error_responses(...)` documents the statuses a route can answer with, and
+`form_body(...)` describes the `application/x-www-form-urlencoded` bodies that the OAuth
+endpoints read themselves. `install(app)` post-processes FastAPI's document: the security
+schemes (HTTP Basic for clients, RFC 6749 §2.3.1; Bearer, RFC 6750) per operation, 401/403
+where they occur, the one error schema, and /introspect (a bare ASGI route)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ErrorBody(BaseModel):
@@ -19,6 +21,43 @@ class ErrorBody(BaseModel):
 
     error: str
     error_description: str
+    mfa_token: str | None = Field(None, description="`mfa_required`: the token of the MFA grant.")
+    mfa_methods: list[str] | None = Field(None, description="`mfa_required`: the user's factors.")
+    unmet: list[str] | None = Field(None, description="`weak_password`: the rules not met.")
+    detail: list[dict[str, Any]] | None = Field(None, description="422: what was invalid.")
+
+
+BEARER = "bearer"
+CLIENT_BASIC = "clientBasic"
+SECURITY_SCHEMES: dict[str, Any] = {
+    BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+             "description": "A user's access token from POST /token (RFC 6750)."},
+    CLIENT_BASIC: {"type": "http", "scheme": "basic",
+                   "description": "A service client's `client_id:client_secret` (RFC 6749 "
+                                  "§2.3.1); the form fields `client_id` and `client_secret` "
+                                  "are accepted too."},
+}
+# Operations authenticated by a client rather than a user's token ([{}] first: optional).
+CLIENT_SECURITY: dict[tuple[str, str], list[dict[str, list[str]]]] = {
+    ("/token", "post"): [{}, {CLIENT_BASIC: []}],
+    ("/introspect", "post"): [{CLIENT_BASIC: []}],
+    ("/revoke", "post"): [{CLIENT_BASIC: []}],
+    ("/revocations/stream", "get"): [{CLIENT_BASIC: []}],
+}
+# FastAPI's own schemas and the older per-router error models: all are ErrorBody now.
+ERROR_ALIASES = frozenset({"ErrorOut", "WeakPasswordOut", "MfaRequiredOut",
+                           "HTTPValidationError"})
+ERROR_REF = "#/components/schemas/ErrorBody"
+WWW_AUTHENTICATE = {"WWW-Authenticate": {
+    "description": 'RFC 6750 §3: `Bearer realm="authsvc"` without a token, '
+                   '`Bearer error="invalid_token", error_description="..."` for a bad one.',
+    "schema": {"type": "string"}}}
+
+
+def operation_id(route: Any) -> str:
+    """Readable operationIds: the route function's name in camelCase (`changePassword`)."""
+    head, *rest = route.name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
 
 
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.",
@@ -26,6 +65,7 @@ _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying ag
 _TEXT = {
     400: "Malformed or invalid request (`invalid_request`, `invalid_grant`, ...).",
     401: "Missing or invalid credentials (`invalid_client`, `invalid_token`, ...).",
+    405: "The path does not take this method; `Allow` lists those it takes.",
     403: "Refused (`mfa_required`, `mfa_step_up_required`, `insufficient_role`, ...).",
     404: "Not found.",
     409: "Conflict (`email_taken`).",
@@ -112,28 +152,86 @@ def install(app: Any) -> None:
         if app.openapi_schema:
             return app.openapi_schema  # type: ignore[no-any-return]
         document = generate()
-        # POST /introspect is a plain Starlette route (kept out of FastAPI's schema for speed):
-        # describe it here, like the other OAuth endpoints.
-        document.setdefault("paths", {}).setdefault("/introspect", {"post": {
-            "tags": ["tokens"], "summary": "Token introspection (RFC 7662)",
-            "operationId": "introspect",
-            "requestBody": INTROSPECT_FORM["requestBody"],
-            "responses": {"200": {"description": "`{\"active\": false}` or the token's claims.",
-                                  "content": {"application/json": {"schema": {
-                                      "type": "object", "required": ["active"]}}}},
-                          **{str(status): _error_response(status) for status in OAUTH_STATUSES}},
-        }})
+        _add_introspect(document)
+        _one_error_schema(document)
+        components = document.setdefault("components", {})
+        components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
         for path, operations in document.get("paths", {}).items():
             for method, operation in operations.items():
-                for status, response in operation.get("responses", {}).items():
-                    if (path, method, status) in _NOT_JSON:
-                        operation["responses"][status] = _NOT_JSON[(path, method, status)]
-                        continue
-                    content = response.get("content", {}).get("application/json")
-                    if status.startswith("2") and content and content.get("schema") == {
-                            "type": "string"}:
-                        content["schema"] = {"type": "object"}
+                _describe(path, method, operation)
         app.openapi_schema = document
         return document
 
     app.openapi = openapi
+
+
+def _add_introspect(document: dict[str, Any]) -> None:
+    """POST /introspect is a bare ASGI route (kept out of FastAPI for speed): described here."""
+    from authsvc.tokens.schemas import IntrospectionOut
+
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    model = IntrospectionOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(model.pop("$defs", {}))
+    schemas["IntrospectionOut"] = model
+    document.setdefault("paths", {}).setdefault("/introspect", {"post": {
+        "tags": ["tokens"], "summary": "Token introspection (RFC 7662)",
+        "operationId": "introspect",
+        "requestBody": INTROSPECT_FORM["requestBody"],
+        "responses": {"200": {"description": "`{\"active\": false}` or the token's claims.",
+                              "content": {"application/json": {"schema": {
+                                  "$ref": "#/components/schemas/IntrospectionOut"}}}},
+                      **{str(status): _error_response(status) for status in OAUTH_STATUSES}},
+    }})
+
+
+def _one_error_schema(document: dict[str, Any]) -> None:
+    """Every reference to an error model (ours or FastAPI's 422) points at ErrorBody."""
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.rsplit("/", 1)[-1] in ERROR_ALIASES:
+                node["$ref"] = ERROR_REF
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document.get("paths", {}))
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in (*ERROR_ALIASES, "ValidationError"):
+        schemas.pop(name, None)
+
+
+def _describe(path: str, method: str, operation: dict[str, Any]) -> None:
+    responses = operation.setdefault("responses", {})
+    if (path, method) in CLIENT_SECURITY:
+        operation["security"] = CLIENT_SECURITY[(path, method)]
+    secured = [name for need in operation.get("security", []) for name in need]
+    if BEARER in secured:
+        responses.setdefault("401", _error_response(401))
+        responses["401"].setdefault("headers", {}).update(WWW_AUTHENTICATE)
+    if CLIENT_BASIC in secured and (path, method) != ("/token", "post"):
+        responses.setdefault("401", _error_response(401))
+    if BEARER in secured and "admin" in operation.get("tags", ()):
+        responses.setdefault("403", _error_response(403))  # insufficient_role
+    if secured:  # checking a token or client needs Redis and the database: fails closed
+        responses.setdefault("503", _error_response(503))
+    if "{" in path:  # a path parameter that names nothing
+        responses.setdefault("404", _error_response(404))
+    for status in ("429", "503"):  # RFC 6585 §4 / RFC 9110 §10.2.3: how long to wait
+        if status in responses:
+            responses[status].setdefault("headers", {}).update(_RETRY_AFTER)
+    for status, response in list(responses.items()):
+        if (path, method, status) in _NOT_JSON:
+            responses[status] = _NOT_JSON[(path, method, status)]
+            continue
+        content = response.get("content", {}).get("application/json")
+        if not content or "schema" not in content:
+            continue
+        schema = content["schema"]
+        if "$ref" in schema:  # FastAPI adds `"type": "string"` beside a model's $ref
+            content["schema"] = {"$ref": schema["$ref"]}
+        elif not status.startswith("2"):
+            content["schema"] = {"$ref": ERROR_REF}

@@ -74,6 +74,7 @@ async def test_newest_first_with_cursor_paging(api: Api, admin: dict[str, Any]) 
 
 
 async def test_bad_filters_are_422(api: Api, admin: dict[str, Any]) -> None:
-    for params in ({"user_id": "nope"}, {"cursor": "zzz"}, {"limit": 500}):
+    for params in ({"user_id": "nope"}, {"cursor": "zzz"}, {"limit": 500},
+                   {"type": "login\x00failure"}, {"cursor": "a\x00"}):  # NUL: found by fuzzing
         response = await api.get("/admin/audit", params=params, headers=admin["headers"])
         assert response.status_code == 422, params

@@ -30,7 +30,7 @@ async def test_create_shows_the_secret_once(api: Api, admin: dict[str, Any]) -> 
 
 
 async def test_create_needs_a_name(api: Api, admin: dict[str, Any]) -> None:
-    for body in ({}, {"name": ""}, {"name": "x" * 201}):
+    for body in ({}, {"name": ""}, {"name": "x" * 201}, {"name": "a\u0000b"}):  # NUL: fuzzing
         response = await api.post("/admin/clients", json=body, headers=admin["headers"])
         assert response.status_code == 422
 

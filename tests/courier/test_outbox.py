@@ -157,7 +157,7 @@ async def test_a_mail_queued_while_smtp_is_down_is_sent_once_it_is_back(
         assert all(r.body is None for r in await rows(state.sessions, queue))
         assert state.mail_counts["sent"] == 2 and state.mail_counts["failed"] == 0
         metrics = await world.api.get("/metrics")
-        assert "authsvc_mail_sent_total 2.0" in metrics.text
+        assert 'authsvc_mails_total{outcome="sent"} 2.0' in metrics.text
 
 
 async def test_retries_back_off_exponentially_then_the_mail_is_failed_and_its_body_gone(

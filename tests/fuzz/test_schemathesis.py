@@ -26,7 +26,7 @@ from tests import infra
 EXAMPLES = int(os.environ.get("AUTHSVC_FUZZ_EXAMPLES", "12"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, response_headers_conformance]
-DOCUMENTED_TAGS = {"tokens", "accounts", "mfa"}
+DOCUMENTED_TAGS = {"tokens", "accounts", "mfa", "recovery", "admin", "operations"}
 # POST /logout without a bearer token is the browser's logout (a redirect to /login, followed to
 # a 200 page): not the API route's documented answers, so only "no 5xx" is checked there.
 SHARED_WITH_PAGES = {"/logout"}
@@ -61,6 +61,7 @@ def _credentials(schema: Any) -> dict[str, str]:
 def test_the_api_holds_to_its_openapi_document(fuzzed: tuple[Any, Any]) -> None:
     app, schema = fuzzed
     bearer = _credentials(schema)["bearer"]
+    admin_bearer = _admin_bearer(schema)
     client_header = _make_client(schema)
     failures: list[str] = []
     operations = [r.ok() for r in schema.get_all_operations()]
@@ -72,6 +73,8 @@ def test_the_api_holds_to_its_openapi_document(fuzzed: tuple[Any, Any]) -> None:
         headers: dict[str, str] = {}
         if operation.path in ("/introspect", "/revoke") and client_header:
             headers["Authorization"] = client_header
+        elif operation.path.startswith("/admin/"):  # real 200 bodies, checked against models
+            headers["Authorization"] = f"Bearer {admin_bearer}"
         elif operation.path not in ("/logout", "/token"):
             headers["Authorization"] = f"Bearer {bearer}"
 
@@ -91,6 +94,35 @@ def _runner(operation: Any, headers: dict[str, str], checks: list[Any]) -> Any:
         case.call_and_validate(headers=headers, checks=checks)
 
     return run
+
+
+def _admin_bearer(schema: Any) -> str:
+    """An admin's bearer token: a user registered through the API, given the admin role."""
+    from schemathesis.python import asgi
+
+    state = schema.app.state.authsvc
+    with asgi.get_client(schema.app) as client:
+        email = infra.unique_email("fuzz-admin")
+        base = "http://" + asgi.HOST
+        created = client.post(f"{base}/users", json={"email": email,
+                                                     "password": infra.STRONG_PASSWORD})
+        assert created.status_code == 201, created.text
+
+        async def promote() -> None:
+            from authsvc.db import transaction
+            from authsvc.identity.service import IdentityService
+
+            async for session in transaction(state.sessions):
+                identity = IdentityService.of(state, session)
+                user = await identity.get(created.json()["id"])
+                user.roles = ["admin"]
+                await identity.changed(user)
+
+        next(iter(asgi._LIFESPANS.values())).portal.call(promote)
+        token = client.post(f"{base}/token", data={"grant_type": "password", "username": email,
+                                                   "password": infra.STRONG_PASSWORD})
+        assert token.status_code == 200, token.text
+        return str(token.json()["access_token"])
 
 
 def _make_client(schema: Any) -> str:

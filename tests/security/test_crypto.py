@@ -88,6 +88,7 @@ def test_no_keys_is_an_error() -> None:
 def test_from_settings_uses_the_data_key(tmp_path) -> None:
     key = secrets.token_urlsafe(48)
     settings = Settings(env="testing", data_dir=tmp_path, encryption_key=key)
+    settings.prepare_local_keys()  # the JWT key below is a local one
     box = Encryptor.from_settings(settings, "totp")
     assert box.decrypt(box.encrypt(SECRET)) == SECRET
     assert Encryptor([key.encode()], purpose="totp").decrypt(box.encrypt(SECRET)) == SECRET

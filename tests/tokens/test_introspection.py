@@ -36,8 +36,10 @@ async def test_active_access_token_is_described(api: Api, service_client) -> Non
     assert info["username"] == user["email"]
     assert info["token_type"] == "access_token"
     assert info["iss"] == ISSUER and info["aud"] == ISSUER
-    for field in ("exp", "iat", "nbf", "jti", "roles", "amr", "auth_time", "scope", "client_id"):
+    for field in ("exp", "iat", "nbf", "jti", "roles", "amr", "auth_time"):
         assert field in info
+    # issue 19: `scope` and `client_id` only when the token has them, never null
+    assert None not in info.values()
 
 
 async def test_refresh_token_is_reported_as_refresh_token(api: Api, service_client) -> None:

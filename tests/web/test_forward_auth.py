@@ -81,3 +81,27 @@ async def test_a_hostile_original_url_never_becomes_an_open_redirect(api: Api) -
         hint = response.headers.get("x-auth-redirect", "/login")
         target = unquote(hint.split("=", 1)[1]) if "=" in hint else ""
         assert not target or (target.startswith("/") and not target.startswith("//"))
+
+
+async def test_header_names_are_settings_for_authelia_style_proxies(make_settings: Any) -> None:
+    app = create_app(make_settings(forward_auth_user_header="Remote-User",
+                                   forward_auth_email_header="Remote-Email",
+                                   forward_auth_roles_header="Remote-Groups"))
+    async with infra.running(app), Api(app) as api:
+        user = await register_page(api)
+        response = await api.get("/auth/verify")
+        assert response.status_code == 200
+        assert response.headers["remote-email"] == user["email"]
+        assert len(response.headers["remote-user"]) == 36
+        assert response.headers["remote-groups"] == ""
+        assert "x-auth-user-id" not in response.headers
+        assert "x-auth-user-email" not in response.headers
+
+
+def test_a_header_name_that_is_not_a_token_is_refused(make_settings: Any) -> None:
+    import pytest
+
+    from authsvc.config import ConfigError
+
+    with pytest.raises(ConfigError, match="AUTHSVC_FORWARD_AUTH_USER_HEADER"):
+        make_settings(forward_auth_user_header="Remote User\r\nX-Evil: 1")

@@ -7,10 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
-from authsvc.admin.schemas import ClientCreate, UserPatch, client_body
+from authsvc.admin.schemas import (
+    ClientCreate,
+    ClientList,
+    ClientSecretOut,
+    UserPage,
+    UserPatch,
+    client_body,
+)
 from authsvc.admin.service import AdminService
 from authsvc.deps import Admin, ClientInfo, DbSession, Identity, State, require_recent_mfa
-from authsvc.identity.schemas import user_body
+from authsvc.identity.schemas import UserOut, user_body
 from authsvc.paging import DEFAULT_LIMIT, MAX_LIMIT, page_body
 from authsvc.responses import NO_STORE, json_response
 
@@ -28,7 +35,7 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 
 
-@router.get("/users")
+@router.get("/users", response_model=UserPage)
 async def list_users(service: Service, cursor: Cursor = None,
                      limit: Limit = DEFAULT_LIMIT) -> Response:
     users, next_cursor = await service.page_users(cursor, limit)
@@ -36,7 +43,7 @@ async def list_users(service: Service, cursor: Cursor = None,
                          headers=NO_STORE)
 
 
-@router.patch("/users/{user_id}")
+@router.patch("/users/{user_id}", response_model=UserOut)
 async def update_user(user_id: str, patch: UserPatch, service: Service, admin: Admin,
                       state: State) -> Response:
     """Changing roles needs the admin's recent step-up; disabling ends the user's sessions."""
@@ -53,20 +60,20 @@ async def unlock_user(user_id: str, service: Service) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/clients", status_code=201)
+@router.post("/clients", status_code=201, response_model=ClientSecretOut)
 async def create_client(body: ClientCreate, service: Service) -> Response:
     issued = await service.create_client(body.name)
     return json_response({"client_id": issued.client_id, "client_secret": issued.client_secret,
                           "name": issued.name}, status=201, headers=NO_STORE)
 
 
-@router.get("/clients")
+@router.get("/clients", response_model=ClientList)
 async def list_clients(service: Service) -> Response:
     return json_response({"items": [client_body(c) for c in await service.clients()]},
                          headers=NO_STORE)
 
 
-@router.post("/clients/{client_id}/rotate-secret")
+@router.post("/clients/{client_id}/rotate-secret", response_model=ClientSecretOut)
 async def rotate_secret(client_id: str, service: Service) -> Response:
     issued = await service.rotate_secret(client_id)
     return json_response({"client_id": issued.client_id, "client_secret": issued.client_secret},

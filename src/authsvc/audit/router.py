@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from authsvc.admin.schemas import AuditPage
 from authsvc.audit.models import AuditEvent
 from authsvc.audit.repository import AuditRepository
 from authsvc.deps import Admin, DbSession
@@ -56,12 +57,12 @@ def _user_id(value: str | None) -> uuid.UUID | None:
         raise AuthError("user_id is not a user id.", status=422) from None
 
 
-@router.get("/audit")
+@router.get("/audit", response_model=AuditPage)
 async def audit_events(
     admin: Admin,
     session: DbSession,
     user_id: Annotated[str | None, Query(max_length=64)] = None,
-    type: Annotated[str | None, Query(max_length=64)] = None,
+    type: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]*$")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Response:

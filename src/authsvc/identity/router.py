@@ -16,7 +16,13 @@ from authsvc.deps import (
     require_recent_mfa,
 )
 from authsvc.identity import account
-from authsvc.identity.schemas import PasswordChange, Registration, user_body
+from authsvc.identity.schemas import (
+    PasswordChange,
+    PasswordPolicyOut,
+    Registration,
+    UserOut,
+    user_body,
+)
 from authsvc.mfa.repository import MfaRepository
 from authsvc.openapi import BEARER_ERRORS, REGISTRATION_ERRORS, error_responses
 from authsvc.passkeys.repository import PasskeyRepository
@@ -26,12 +32,12 @@ from authsvc.responses import NO_STORE, json_response
 router = APIRouter(tags=["accounts"])
 
 
-@router.get("/password-policy")
+@router.get("/password-policy", response_model=PasswordPolicyOut)
 async def password_policy(state: State) -> Response:
     return json_response(state.validator.describe())
 
 
-@router.post("/users", status_code=201, responses=REGISTRATION_ERRORS,
+@router.post("/users", status_code=201, response_model=UserOut, responses=REGISTRATION_ERRORS,
              dependencies=[rate_limit("register", "rate_limit_register")])
 async def register(
     body: Registration, identity: Identity, state: State, session: DbSession
@@ -43,7 +49,7 @@ async def register(
     return json_response(user_body(user), status=201, headers=NO_STORE)
 
 
-@router.get("/users/me", responses=error_responses(401, 429, 503))
+@router.get("/users/me", response_model=UserOut, responses=error_responses(401, 429, 503))
 async def me(user: CurrentUser, session: DbSession) -> Response:
     left = await MfaRepository(session).recovery_codes_left(user.id)
     passkeys = await PasskeyRepository(session).count(user.id)

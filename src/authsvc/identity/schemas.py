@@ -54,3 +54,38 @@ def user_body(user: User, *, recovery_codes_left: int | None = None,
             "passkeys": passkeys,
         }
     return body
+
+
+class MfaStatusOut(BaseModel):
+    totp: bool
+    email: bool
+    recovery_codes_left: int
+
+
+class UserOut(BaseModel):
+    """A user as `user_body` writes it (`mfa` only on `GET /users/me`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    email: str
+    display_name: str | None
+    roles: list[str]
+    is_active: bool
+    email_verified: bool
+    created_at: int | None
+    mfa: MfaStatusOut | None = None
+
+
+class PasswordPolicyOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    preset: str
+    min_length: int
+    max_length: int
+    require_upper: bool
+    require_lower: bool
+    require_digits: bool
+    require_special: bool
+    blocklist: bool
+    requirements: list[str]

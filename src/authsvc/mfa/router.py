@@ -23,12 +23,21 @@ from authsvc.errors import AuthError
 from authsvc.mfa.enrolment import Enrolment
 from authsvc.mfa.login import MfaLogin
 from authsvc.mfa.mail import LOGIN
-from authsvc.mfa.schemas import ChallengeIn, CodeIn, SecondFactorIn, StepUpChallengeIn
+from authsvc.mfa.schemas import (
+    ChallengeIn,
+    CodeIn,
+    CodeSentOut,
+    RecoveryCodesOut,
+    SecondFactorIn,
+    StepUpChallengeIn,
+    TotpSetupOut,
+)
 from authsvc.mfa.service import MfaService
 from authsvc.openapi import BEARER_ERRORS
 from authsvc.passkeys.challenges import STEP_UP
 from authsvc.passkeys.service import PasskeyService
 from authsvc.responses import NO_STORE, json_response
+from authsvc.tokens.schemas import TokenOut
 
 router = APIRouter(prefix="/mfa", tags=["mfa"], responses=BEARER_ERRORS)
 
@@ -61,7 +70,7 @@ StepUpIfMfa = Depends(require_step_up_when_mfa)
 
 
 # ------------------------------------------------------------------------- TOTP
-@router.post("/totp/setup", dependencies=[StepUpIfMfa])
+@router.post("/totp/setup", dependencies=[StepUpIfMfa], response_model=TotpSetupOut)
 async def totp_setup(user: CurrentUser, enrol: Enrol, _recent: RecentAuth) -> Response:
     """Needs a recent authentication (or `current_password` in the body): 403
     `reauthentication_required` otherwise."""
@@ -76,7 +85,7 @@ async def totp_qr(user: CurrentUser, enrol: Enrol) -> Response:
     return Response(png, media_type="image/png", headers=NO_STORE)
 
 
-@router.post("/totp/confirm", dependencies=[StepUpIfMfa])
+@router.post("/totp/confirm", dependencies=[StepUpIfMfa], response_model=RecoveryCodesOut)
 async def totp_confirm(body: CodeIn, user: CurrentUser, enrol: Enrol) -> Response:
     codes = await enrol.totp_confirm(user, body.code)
     return json_response({"recovery_codes": codes}, headers=NO_STORE)
@@ -89,7 +98,7 @@ async def totp_disable(user: CurrentUser, enrol: Enrol) -> Response:
 
 
 # ----------------------------------------------------------------------- e-mail
-@router.post("/email/enable", dependencies=[StepUpIfMfa])
+@router.post("/email/enable", dependencies=[StepUpIfMfa], response_model=CodeSentOut)
 async def email_enable(user: CurrentUser, enrol: Enrol, _recent: RecentAuth) -> Response:
     """Needs a recent authentication (or `current_password` in the body), as TOTP set-up."""
     expires_in = await enrol.email_enable(user)
@@ -109,14 +118,16 @@ async def email_disable(user: CurrentUser, enrol: Enrol) -> Response:
 
 
 # --------------------------------------------------------------- recovery codes
-@router.post("/recovery-codes", dependencies=[Depends(require_recent_mfa)])
+@router.post("/recovery-codes", dependencies=[Depends(require_recent_mfa)],
+             response_model=RecoveryCodesOut)
 async def recovery_codes(user: CurrentUser, enrol: Enrol) -> Response:
     codes = await enrol.regenerate_recovery_codes(user)
     return json_response({"recovery_codes": codes}, headers=NO_STORE)
 
 
 # ------------------------------------------------------------ login and step-up
-@router.post("/challenge", dependencies=[rate_limit("mfa_challenge", "rate_limit_mfa_challenge")])
+@router.post("/challenge", dependencies=[rate_limit("mfa_challenge", "rate_limit_mfa_challenge")],
+             response_model=CodeSentOut)
 async def challenge(body: ChallengeIn, mfa: Mfa, client: ClientInfo) -> Response:
     """Mail a code for a pending MFA login (the `mfa_token` of a 403 `mfa_required`); for
     `webauthn`, the request options (`PublicKeyCredentialRequestOptionsJSON`) to answer."""
@@ -128,7 +139,7 @@ async def challenge(body: ChallengeIn, mfa: Mfa, client: ClientInfo) -> Response
     return json_response({"method": "email", "expires_in": expires_in}, headers=NO_STORE)
 
 
-@router.post("/step-up/challenge",
+@router.post("/step-up/challenge", response_model=CodeSentOut,
              dependencies=[rate_limit("mfa_challenge", "rate_limit_mfa_challenge")])
 async def step_up_challenge(body: StepUpChallengeIn, user: CurrentUser, mfa: Mfa) -> Response:
     """Mail a code for a step-up of a signed-in user with e-mail MFA on; for `webauthn`, the
@@ -144,7 +155,7 @@ async def step_up_challenge(body: StepUpChallengeIn, user: CurrentUser, mfa: Mfa
     return json_response({"method": "email", "expires_in": expires_in}, headers=NO_STORE)
 
 
-@router.post("/step-up")
+@router.post("/step-up", response_model=TokenOut)
 async def step_up(body: SecondFactorIn, user: CurrentUser, token: CurrentToken, mfa: Mfa,
                   state: State, client: ClientInfo) -> Response:
     """A fresh access token whose `amr` has `mfa` and whose `auth_time` is now (RFC 8176)."""

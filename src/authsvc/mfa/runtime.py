@@ -26,6 +26,9 @@ class MfaRuntime:
     pending: PendingSecrets
     totp_cipher: Encryptor
     recovery_key: bytes
+    #: recovery_key first, then the keys of AUTHSVC_ENCRYPTION_PREVIOUS_KEYS: codes issued
+    #: before a key rotation still work.
+    recovery_keys: tuple[bytes, ...]
     email_code_key: bytes
     clock: Callable[[], float] = field(default=time.time)
 
@@ -41,6 +44,7 @@ class MfaRuntime:
             pending=PendingSecrets(redis, PENDING_TOTP_TTL),
             totp_cipher=Encryptor.from_settings(settings, "totp"),
             recovery_key=derive_key(settings.data_key, "recovery-codes"),
+            recovery_keys=tuple(derive_key(k, "recovery-codes") for k in settings.data_keys),
             email_code_key=derive_key(settings.data_key, "email-codes"),
         )
 

@@ -50,3 +50,20 @@ class ChallengeIn(BaseModel):
 
 class StepUpChallengeIn(BaseModel):
     method: Literal["email", "webauthn"]
+
+
+class TotpSetupOut(BaseModel):
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+class RecoveryCodesOut(BaseModel):
+    recovery_codes: list[str]
+
+
+class CodeSentOut(BaseModel):
+    """A code was mailed; it expires in `expires_in` seconds."""
+
+    method: Literal["email"]
+    expires_in: int

@@ -142,8 +142,12 @@ class MfaService:
             user, credential, purpose, bind)
 
     async def _recovery(self, user: User, code: str) -> bool:
-        digest = hash_code(code, key=self.runtime.recovery_key)
-        if not user.mfa_enabled or not await self.repo.use_recovery_code(user.id, digest):
+        if not user.mfa_enabled:
+            return False
+        for key in self.runtime.recovery_keys:  # the current key, then those before a rotation
+            if await self.repo.use_recovery_code(user.id, hash_code(code, key=key)):
+                break
+        else:
             return False
         await self.state.audit.record("recovery_code_used", session=self.session, user_id=user.id,
                                       left=await self.repo.recovery_codes_left(user.id))

@@ -9,17 +9,20 @@ from sqlalchemy import text
 from starlette.responses import Response
 
 from authsvc.deps import State
+from authsvc.ops.schemas import HealthOut
 from authsvc.responses import json_response
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/health/live")
+@router.get("/health/live", response_model=HealthOut)
 async def live() -> Response:
     return json_response({"status": "ok"})
 
 
-@router.get("/health/ready")
+@router.get("/health/ready", response_model=HealthOut, responses={
+    503: {"model": HealthOut, "description": "A store is unreachable (with `Retry-After`).",
+          "headers": {"Retry-After": {"schema": {"type": "string"}}}}})
 async def ready(state: State) -> Response:
     checks: dict[str, str] = {}
 

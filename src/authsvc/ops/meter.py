@@ -30,5 +30,8 @@ class Meter:
     def mail_failed(self) -> None:
         """A mail could not be delivered after every retry (the courier's `on_failure`)."""
 
+    def refused(self, reason: str) -> None:
+        """One 429 answer, by its error code (`rate_limited`, `temporarily_locked`)."""
+
     def request(self, route: str, method: str, status: int, seconds: float) -> None:
         """One HTTP request, by route template."""

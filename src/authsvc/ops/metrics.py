@@ -8,11 +8,25 @@ up across workers. Without it, one in-process registry per app.
 from __future__ import annotations
 
 import os
+import platform
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 
+from authsvc import __version__
 from authsvc.ops.meter import Meter
+
+# Counters and histograms would also expose a `*_created` sample each (a timestamp that doubles
+# the series); nothing reads them.
+disable_created_metrics()
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 MFA_FACTORS = frozenset({"totp", "email", "recovery_code", "otp", "mfa"})
@@ -54,10 +68,18 @@ class PrometheusMeter(Meter):
             ["outcome"], buckets=LATENCY_BUCKETS, registry=r)
         self.cache = Counter("authsvc_user_cache_lookups_total", "User-cache lookups",
                              ["result"], registry=r)
-        self.mail_sent_total = Counter("authsvc_mail_sent_total",
-                                       "Mails handed to the mail transport", registry=r)
         self.mail_failures = Counter("authsvc_mail_failures_total",
                                      "Mails undeliverable after every retry", registry=r)
+        self.mails = Counter("authsvc_mails_total", "Mails by outcome (sent, failed)",
+                             ["outcome"], registry=r)
+        self.refusals = Counter("authsvc_rate_limited_total",
+                                "429 answers by reason (rate_limited, temporarily_locked)",
+                                ["reason"], registry=r)
+        self.build = Gauge("authsvc_build_info", "The running version (always 1)",
+                           ["version", "python"], registry=r, multiprocess_mode="max")
+        self.build.labels(__version__, platform.python_version()).set(1)
+        if not self.multiprocess:
+            ProcessCollector(registry=r)  # process_cpu_seconds_total, process_resident_memory...
         self.events = Counter("authsvc_security_events_total", "Audit events by type",
                               ["type"], registry=r)
         self.passkeys = Counter("authsvc_passkey_operations_total",
@@ -105,11 +127,15 @@ class PrometheusMeter(Meter):
     def user_cache(self, hit: bool) -> None:
         (self._hit if hit else self._miss).inc()
 
-    def mail_sent(self) -> None:
-        self.mail_sent_total.inc()
-
     def mail_failed(self) -> None:
         self.mail_failures.inc()
+        self.mails.labels("failed").inc()
+
+    def mail_sent(self) -> None:
+        self.mails.labels("sent").inc()
+
+    def refused(self, reason: str) -> None:
+        self.refusals.labels(reason).inc()
 
     def request(self, route: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(route, method, status).observe(seconds)
@@ -132,6 +158,7 @@ class PrometheusMeter(Meter):
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
+        ProcessCollector(registry=registry)  # the process that answered this scrape
         return generate_latest(registry)
 
 

@@ -26,12 +26,15 @@ class RequestObserver:
         template = getattr(route, "path_format", None) or UNMATCHED
         method = scope["method"]
         self.meter.request(template, method, status, seconds)
+        state = scope.get("state") or {}
+        if status == 429:
+            self.meter.refused(state.get("refusal") or "rate_limited")
         if not access.isEnabledFor(logging.INFO):
             return
-        state = scope.get("state") or {}
         client = scope.get("client")
         access.info("%s %s %d", method, template, status, extra={
             "request_id": state.get("request_id"),
+            "trace_id": state.get("trace_id"),
             "route": template,
             "method": method,
             "status": status,

@@ -21,10 +21,19 @@ from authsvc.deps import (
 from authsvc.identity.reauth import claims_time, require_recent_authentication
 from authsvc.mfa.router import StepUpIfMfa
 from authsvc.openapi import BEARER_ERRORS, PUBLIC_JSON_ERRORS
-from authsvc.passkeys.schemas import LoginIn, LoginOptionsIn, RegisterIn, RegisterOptionsIn
+from authsvc.passkeys.schemas import (
+    CreationOptionsOut,
+    LoginIn,
+    LoginOptionsIn,
+    PasskeyOut,
+    RegisterIn,
+    RegisterOptionsIn,
+    RequestOptionsOut,
+)
 from authsvc.passkeys.service import PasskeyService, passkey_body
 from authsvc.responses import NO_STORE, json_response
 from authsvc.tokens.grants.webauthn import passkey_login
+from authsvc.tokens.schemas import TokenOut
 
 router = APIRouter(tags=["passkeys"])
 
@@ -37,7 +46,8 @@ Passkeys = Annotated[PasskeyService, Depends(get_passkeys)]
 SignInLimit = rate_limit("webauthn", "rate_limit_token")
 
 
-@router.post("/webauthn/register/options", dependencies=[StepUpIfMfa], responses=BEARER_ERRORS)
+@router.post("/webauthn/register/options", dependencies=[StepUpIfMfa], responses=BEARER_ERRORS,
+             response_model=CreationOptionsOut)
 async def register_options(
     user: CurrentUser, token: CurrentToken, passkeys: Passkeys, state: State, identity: Identity,
     client: ClientInfo, body: Annotated[RegisterOptionsIn | None, Body()] = None,
@@ -51,7 +61,8 @@ async def register_options(
     return json_response(await passkeys.registration_options(user), headers=NO_STORE)
 
 
-@router.post("/webauthn/register/verify", status_code=201, responses=BEARER_ERRORS)
+@router.post("/webauthn/register/verify", status_code=201, responses=BEARER_ERRORS,
+             response_model=PasskeyOut)
 async def register_verify(body: RegisterIn, user: CurrentUser, passkeys: Passkeys,
                           client: ClientInfo) -> Response:
     passkey = await passkeys.register(user, body.credential, body.name, client)
@@ -60,7 +71,7 @@ async def register_verify(body: RegisterIn, user: CurrentUser, passkeys: Passkey
                          headers=NO_STORE)
 
 
-@router.get("/users/me/passkeys", responses=BEARER_ERRORS)
+@router.get("/users/me/passkeys", responses=BEARER_ERRORS, response_model=list[PasskeyOut])
 async def list_passkeys(user: CurrentUser, passkeys: Passkeys) -> Response:
     return json_response([passkey_body(p) for p in await passkeys.list(user)], headers=NO_STORE)
 
@@ -73,7 +84,8 @@ async def delete_passkey(passkey_id: str, user: CurrentUser, passkeys: Passkeys,
     return Response(status_code=204)
 
 
-@router.post("/webauthn/login/options", dependencies=[SignInLimit], responses=PUBLIC_JSON_ERRORS)
+@router.post("/webauthn/login/options", dependencies=[SignInLimit], responses=PUBLIC_JSON_ERRORS,
+             response_model=RequestOptionsOut)
 async def login_options(passkeys: Passkeys,
                         body: Annotated[LoginOptionsIn | None, Body()] = None) -> Response:
     """`PublicKeyCredentialRequestOptionsJSON` plus its `challenge_id` (5 minutes, once)."""
@@ -81,7 +93,8 @@ async def login_options(passkeys: Passkeys,
     return json_response({**options, "challenge_id": challenge}, headers=NO_STORE)
 
 
-@router.post("/webauthn/login/verify", dependencies=[SignInLimit], responses=PUBLIC_JSON_ERRORS)
+@router.post("/webauthn/login/verify", dependencies=[SignInLimit], responses=PUBLIC_JSON_ERRORS,
+             response_model=TokenOut)
 async def login_verify(body: LoginIn, state: State, session: DbSession, identity: Identity,
                        client: ClientInfo) -> Response:
     """The `/token` success body; `amr` has `hwk` or `swk`, and `user` + `mfa` after user

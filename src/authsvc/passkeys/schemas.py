@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class RegisterOptionsIn(BaseModel):
@@ -24,3 +24,30 @@ class LoginOptionsIn(BaseModel):
 class LoginIn(BaseModel):
     challenge_id: str = Field(min_length=1, max_length=200)
     credential: dict[str, Any]
+
+
+class PasskeyOut(BaseModel):
+    id: str
+    name: str | None
+    created_at: int
+    last_used_at: int | None = None
+
+
+class CreationOptionsOut(BaseModel):
+    """WebAuthn Level 3 `PublicKeyCredentialCreationOptionsJSON` (py_webauthn's JSON)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    rp: dict[str, Any]
+    user: dict[str, Any]
+    challenge: str
+    pubKeyCredParams: list[dict[str, Any]]  # noqa: N815 - WebAuthn's member name
+
+
+class RequestOptionsOut(BaseModel):
+    """WebAuthn Level 3 `PublicKeyCredentialRequestOptionsJSON`, with our `challenge_id`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    challenge: str
+    challenge_id: str

@@ -66,8 +66,9 @@ class Encryptor:
 
     @classmethod
     def from_settings(cls, settings: Settings, purpose: str) -> Encryptor:
-        """The encryptor for `purpose` under `settings.data_key` (never the JWT key)."""
-        return cls([settings.data_key], purpose=purpose)
+        """The encryptor for `purpose`: AUTHSVC_ENCRYPTION_KEY encrypts, it and
+        AUTHSVC_ENCRYPTION_PREVIOUS_KEYS decrypt (never the JWT key)."""
+        return cls(settings.data_keys, purpose=purpose)
 
     def encrypt(self, plaintext: bytes) -> str:
         # A random 96-bit nonce: collisions stay negligible far beyond our write volume per key.

@@ -36,6 +36,8 @@ class BindingMismatch(InvalidToken):
     description = "The access token was issued to another client."
 
 CLIENT_CREDENTIALS = "client_credentials"
+# Claims copied into an active access token's answer only when the token has them.
+OPTIONAL_CLAIMS = ("client_id", "scope", "auth_time", "sid")
 
 
 class VerifiedTokens:
@@ -223,12 +225,11 @@ class Introspector:
 
     @staticmethod
     def _access_body(claims: dict[str, Any], view: UserView | None) -> dict[str, Any]:
+        """RFC 7662 §2.2: members without a value are left out, never sent as null."""
         body: dict[str, Any] = {
             "active": True,
             "sub": claims["sub"],
             "username": view.email if view else claims["sub"],
-            "client_id": claims.get("client_id"),
-            "scope": claims.get("scope"),
             "token_type": "access_token",
             "exp": claims["exp"],
             "iat": claims["iat"],
@@ -238,10 +239,11 @@ class Introspector:
             "aud": claims["aud"],
             "roles": list(view.roles) if view else list(claims.get("roles", [])),
             "amr": claims.get("amr", []),
-            "auth_time": claims.get("auth_time"),
         }
-        if claims.get("sid"):
-            body["sid"] = claims["sid"]
+        for name in OPTIONAL_CLAIMS:
+            value = claims.get(name)
+            if value is not None:
+                body[name] = value
         return body
 
     async def _refresh(self, claims: dict[str, Any]) -> dict[str, Any]:
@@ -255,5 +257,5 @@ class Introspector:
             "active": True, "sub": claims["sub"], "username": view.email,
             "token_type": "refresh_token", "exp": claims["exp"], "iat": claims["iat"],
             "jti": claims["jti"], "iss": claims["iss"], "aud": claims["aud"],
-            "sid": claims.get("sid"),
+            **({"sid": claims["sid"]} if claims.get("sid") else {}),
         }

@@ -13,6 +13,7 @@ from authsvc.errors import (
     AuthError,
     InvalidRequest,
     TooManyRequests,
+    note_refusal,
     render,
     render_unexpected,
 )
@@ -28,12 +29,13 @@ from authsvc.openapi import (
 from authsvc.responses import NO_STORE, json_response
 from authsvc.state import AppState
 from authsvc.tokens.grants import GrantRegistry, TokenRequest
+from authsvc.tokens.schemas import MetadataOut, TokenOut
 
 router = APIRouter(tags=["tokens"])
 
 
 @router.post("/token", dependencies=[rate_limit("token", "rate_limit_token")],
-             responses=TOKEN_ERRORS, openapi_extra=TOKEN_FORM)
+             response_model=TokenOut, responses=TOKEN_ERRORS, openapi_extra=TOKEN_FORM)
 async def token(
     request: Request, state: State, session: DbSession, identity: Identity, client: ClientInfo
 ) -> Response:
@@ -89,6 +91,7 @@ async def introspect_asgi(scope: Scope, receive: Receive, send: Send) -> None:
     try:
         response = await introspect(request)
     except AuthError as exc:
+        note_refusal(scope.get("state"), exc)
         response = render(exc)
     except StarletteHTTPException as exc:  # RequestContext: a streamed body over the limit
         response = render(AuthError(str(exc.detail), code="request_too_large", status=413)
@@ -121,7 +124,7 @@ async def logout(token: CurrentToken, state: State, session: DbSession) -> Respo
     return Response(status_code=204)
 
 
-@router.get("/.well-known/oauth-authorization-server")
+@router.get("/.well-known/oauth-authorization-server", response_model=MetadataOut)
 async def metadata(request: Request, state: State) -> Response:
     issuer = state.settings.issuer
     return json_response({

@@ -1,7 +1,8 @@
 """`GET /auth/verify`: the forward-auth check for reverse proxies (nginx `auth_request`,
 Traefik `forwardAuth`; see docs/forward-auth.md).
 
-200 with `X-Auth-User-Id`, `X-Auth-User-Email` and `X-Auth-Roles` for a signed-in session of an
+200 with `X-Auth-User-Id`, `X-Auth-User-Email` and `X-Auth-Roles` (names set by
+`AUTHSVC_FORWARD_AUTH_*_HEADER`, e.g. Authelia's `Remote-User`) for a signed-in session of an
 active user (roles and status from the user cache, so a disabled user is refused at once);
 otherwise 401. For a browser (`Accept: text/html`) the 401 carries `X-Auth-Redirect:
 /login?next=<the original URL>` when the proxy said what that URL was; with `?redirect=1`
@@ -33,11 +34,12 @@ async def verify(request: Request, state: State, browser: Browser,
     session = browser.session
     view = await state.users.view(session.user_id) if session and session.user_id else None
     if view is not None and view.active:
+        settings = state.settings
         return Response(status_code=200, headers={
             **NO_STORE,
-            "X-Auth-User-Id": view.id,
-            "X-Auth-User-Email": view.email,
-            "X-Auth-Roles": ",".join(view.roles),
+            settings.forward_auth_user_header: view.id,
+            settings.forward_auth_email_header: view.email,
+            settings.forward_auth_roles_header: ",".join(view.roles),
         })
     if session is not None and session.user_id is not None:
         await browser.end()  # the user was disabled or deleted

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
-from authsvc.errors import AuthError, TooManyRequests, is_store_outage
+from authsvc.errors import AuthError, TooManyRequests, is_store_outage, note_refusal
 from authsvc.web.i18n import N_
 from authsvc.web.render import page, redirect, use
 
@@ -89,6 +89,7 @@ def error_page(status: int, message: str | None, *, headers: dict[str, str] | No
 
 async def on_auth_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AuthError)
+    note_refusal(request.scope.get("state"), exc)
     retry = exc.retry_after if isinstance(exc, TooManyRequests) else None
     headers = {k: v for k, v in exc.headers.items() if k.lower() == "retry-after"}
     return _finish(request, error_page(exc.status, exc.description, headers=headers,
