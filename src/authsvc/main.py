@@ -21,10 +21,12 @@ from authsvc.courier import Courier, MessageFactory, make_sender
 from authsvc.db import make_engine, make_sessionmaker
 from authsvc.errors import install_handlers
 from authsvc.identity.cache import UserCache, UserDirectory
+from authsvc.keys.ring import PURPOSE, KeyRing
 from authsvc.kv import make_redis
 from authsvc.logging_setup import configure_logging
 from authsvc.mfa.runtime import MfaRuntime
 from authsvc.middleware import RequestContext
+from authsvc.oidc.codes import AuthorizationStore
 from authsvc.ops.meter import Meter
 from authsvc.ops.metrics import PrometheusMeter, mark_worker_dead
 from authsvc.ops.observe import RequestObserver
@@ -65,15 +67,27 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         from authsvc.migrate import upgrade_embedded
 
         await upgrade_embedded(engine)
+    keyring = KeyRing(
+        sessions, Encryptor.from_settings(settings, PURPOSE), prepublish=settings.key_prepublish,
+        token_lifetime=max(settings.id_token_ttl, settings.access_token_ttl),
+        leeway=settings.token_leeway, refresh_interval=settings.key_refresh_interval,
+    )
+    await keyring.ensure()
     codec = TokenCodec(
         settings.jwt_key,
         issuer=settings.issuer,
         audience=settings.token_audience,
         leeway=settings.token_leeway,
         previous_keys=tuple(s.get_secret_value().encode() for s in settings.jwt_previous_secrets),
+        access_alg=settings.access_token_alg,
+        keys=keyring,
     )
     binding = ClientBinding(settings.token_binding, settings.jwt_key)
     near = NearCache(redis, ttl=settings.introspection_cache_ttl)
+    clients = ClientService(sessions, redis, known_scopes=tuple(settings.scopes),
+                            default_scopes=tuple(settings.default_scopes), notify=near.changed,
+                            local_trusted=lambda: near.live)
+    near.listeners += [clients.invalidated, keyring.invalidated]
     revocations = RevocationList(redis, sessions, notify=near.changed)
     audit = AuditLog(sessions, defer=settings.embedded_database)
     audit.listeners.append(meter.event)
@@ -102,7 +116,7 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         revocations=revocations,
         user_cache=user_cache,
         users=UserDirectory(sessions, user_cache),
-        clients=ClientService(sessions, redis),
+        clients=clients,
         audit=audit,
         tokens=tokens,
         introspector=None,  # type: ignore[arg-type]
@@ -124,6 +138,8 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         mfa=MfaRuntime.build(redis, settings),
         mail_counts=mail_counts,
         meter=meter,
+        keys=keyring,
+        authorizations=AuthorizationStore(redis, settings),
     )
     async def refresh_is_live(claims: dict[str, Any]) -> bool:
         async with sessions() as session:
@@ -132,6 +148,7 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
     state.introspector = Introspector(
         codec, binding, redis, revocations,
         load_user=state.users.view, check_refresh=refresh_is_live, meter=meter, near=near,
+        load_client=clients.lookup,
     )
     state.introspector.limiter = state.limiter
     return state
@@ -153,6 +170,7 @@ def start_pool_sampler(state: AppState) -> asyncio.Task[None] | None:
 
 
 async def close_state(state: AppState) -> None:
+    await state.keys.stop()
     await state.introspector.near.stop()
     await state.audit.drain()
     await state.courier.drain(state.settings.smtp_timeout)
@@ -195,6 +213,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state = await build_state(settings, meter)
         app.state.authsvc = state
         state.introspector.near.start()  # the server's, not the CLI's: only it introspects
+        state.keys.start()
         if settings.embedded_database or settings.embedded_redis:
             log.warning(
                 "authsvc %s running the %s profile on embedded defaults (%s%s): "
@@ -228,6 +247,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from authsvc.audit.router import router as audit_router
     from authsvc.identity.router import router as identity_router
     from authsvc.mfa.router import router as mfa_router
+    from authsvc.oidc.pages import router as oidc_pages
+    from authsvc.oidc.router import router as oidc_router
     from authsvc.ops.health import router as health_router
     from authsvc.ops.metrics_router import router as metrics_router
     from authsvc.recovery.router import router as recovery_router
@@ -239,6 +260,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The pages first: their POST /logout steps aside for requests carrying Authorization,
     # which reach the API's bearer /logout below.
     app.include_router(web_router)
+    app.include_router(oidc_pages)
+    app.include_router(oidc_router)
     app.include_router(token_router)
     app.include_router(identity_router)
     app.include_router(mfa_router)

@@ -4,11 +4,13 @@ from authsvc.audit.models import AuditEvent
 from authsvc.clients.models import Client
 from authsvc.db import Base
 from authsvc.identity.models import User
+from authsvc.keys.models import SigningKey
 from authsvc.mfa.models import RecoveryCode
+from authsvc.oidc.models import Consent
 from authsvc.recovery.models import ActionToken
 from authsvc.tokens.models import RefreshFamily, RefreshToken, Revocation
 
 __all__ = [
-    "ActionToken", "AuditEvent", "Base", "Client", "RecoveryCode", "RefreshFamily",
-    "RefreshToken", "Revocation", "User",
+    "ActionToken", "AuditEvent", "Base", "Client", "Consent", "RecoveryCode", "RefreshFamily",
+    "RefreshToken", "Revocation", "SigningKey", "User",
 ]

@@ -14,7 +14,9 @@ from authsvc.clients.service import ClientService
 from authsvc.config import Settings
 from authsvc.courier import Courier, MessageFactory
 from authsvc.identity.cache import UserCache, UserDirectory
+from authsvc.keys.ring import KeyRing
 from authsvc.mfa.runtime import MfaRuntime
+from authsvc.oidc.codes import AuthorizationStore
 from authsvc.ops.meter import Meter
 from authsvc.protection.bruteforce import BruteForceProtector
 from authsvc.protection.patterns import StuffingDetector
@@ -59,4 +61,6 @@ class AppState:
     mfa: MfaRuntime
     mail_counts: Counter[str] = field(default_factory=Counter)  # "sent", "failed"
     meter: Meter = field(default_factory=Meter)
+    keys: KeyRing = None  # type: ignore[assignment]  # signing keys (/jwks)
+    authorizations: AuthorizationStore = None  # type: ignore[assignment]  # codes, requests
     extras: dict[str, Any] = field(default_factory=dict)

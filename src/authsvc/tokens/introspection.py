@@ -73,6 +73,7 @@ class Introspector:
         check_refresh: Any,
         meter: Meter | None = None,
         near: NearCache | None = None,
+        load_client: Any = None,
     ) -> None:
         self.meter = meter or Meter()
         self.codec = codec
@@ -81,6 +82,7 @@ class Introspector:
         self.revocations = revocations
         self.load_user = load_user  # async (user_id) -> UserView | None, fills the cache
         self.check_refresh = check_refresh  # async (claims) -> bool: unspent and family live
+        self.load_client = load_client  # async (client_id, cached) -> ClientView | None
         self.verified = VerifiedTokens()
         self.limiter: Any = None  # protection.ratelimit.RateLimiter, for `limit=` below
         self.near = near or NearCache(redis, ttl=0)
@@ -131,8 +133,20 @@ class Introspector:
             view = await self.load_user(claims["sub"], cached)
             if view is None or not view.active:
                 raise TokenRevoked("The access token's user is disabled or deleted.")
+        elif self.load_client is not None:
+            await self._check_client(claims, cached)
         self.near.put(claims["jti"], view, generation)
         return claims, view
+
+    async def _check_client(self, claims: dict[str, Any], cached: bytes | None) -> None:
+        """A client-credentials token dies with its client: deleted, disabled, or its secret
+        rotated since (the client's not-before moved past the one the token carries)."""
+        client = await self.load_client(str(claims.get("client_id") or claims["sub"])[:64],
+                                        cached)
+        if client is None or not client.active:
+            raise TokenRevoked("The access token's client is disabled or deleted.")
+        if int(claims.get("cnb") or 0) < int(client.not_before or 0):
+            raise TokenRevoked("The access token's client secret was rotated.")
 
     async def introspect(
         self, token: str, hint: str | None, user_agent: str | None, ip: str | None,
@@ -199,7 +213,8 @@ class Introspector:
             pipe.exists(Keys.revocations_loaded)
             pipe.exists(Keys.revoked_jti(claims["jti"]))
             pipe.exists(Keys.revoked_family(sid) if sid else Keys.revoked_family("-"))
-            pipe.get(Keys.user(claims["sub"]) if with_user else Keys.user("-"))
+            pipe.get(Keys.user(claims["sub"]) if with_user else
+                     Keys.client(str(claims.get("client_id") or "-")[:64]))
             hit = limit.pop() if limit else None  # counted once, even after a reload
             if hit is not None and not self.limiter.can_pipeline:
                 await self.limiter.hit(*hit)
@@ -214,7 +229,7 @@ class Introspector:
                 await self.limiter.settle(answers[4], *hit)
             loaded, jti_revoked, family_revoked, cached = answers[:4]
             if loaded:
-                return bool(jti_revoked or family_revoked), cached if with_user else None
+                return bool(jti_revoked or family_revoked), cached
             # Redis lost the list (restart, failover, FLUSHALL): rebuild it before answering.
             await self.revocations.ensure_loaded()
         raise RuntimeError("the revocation list could not be loaded")

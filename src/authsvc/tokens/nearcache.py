@@ -42,6 +42,8 @@ class NearCache:
         self._entries: dict[str, tuple[float, Any]] = {}
         self._task: asyncio.Task[None] | None = None
         self._connection: Any = None  # the subscription's connection
+        # Other per-process memories dropped by the same messages (the client cache, the keys).
+        self.listeners: list[Any] = []
 
     # ------------------------------------------------------------------ reads
     def get(self, jti: str) -> Any:
@@ -75,7 +77,7 @@ class NearCache:
 
     # ------------------------------------------------------------ subscription
     def start(self) -> None:
-        if self.ttl > 0 and self._task is None:
+        if (self.ttl > 0 or self.listeners) and self._task is None:
             self._task = asyncio.create_task(self._listen(), name="authsvc-nearcache")
 
     async def stop(self) -> None:
@@ -88,6 +90,14 @@ class NearCache:
 
     def _reconnected(self, connection: Any) -> None:
         self.forget_all()
+        self._tell("reconnected")
+
+    def _tell(self, what: str) -> None:
+        for listener in self.listeners:
+            try:
+                listener(what)
+            except Exception:  # noqa: BLE001 - one listener's failure must not stop the others
+                log.exception("invalidation listener failed")
 
     async def _listen(self) -> None:
         delay = 0.1
@@ -102,10 +112,14 @@ class NearCache:
                 async for message in pubsub.listen():
                     if message["type"] == "subscribe":
                         self.forget_all()
+                        self._tell("reconnected")
                         self.live = True
                         delay = 0.1
                     elif message["type"] == "message":
                         self.forget_all()
+                        data = message.get("data")
+                        self._tell(data.decode("utf-8", "replace")
+                                   if isinstance(data, bytes) else str(data))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure: off until subscribed again

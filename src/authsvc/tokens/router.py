@@ -23,6 +23,8 @@ from authsvc.errors import (
 from authsvc.forms import read_form, require
 from authsvc.identity.login import PasswordLogin
 from authsvc.mfa.service import MfaService
+from authsvc.oidc.discovery import metadata as provider_metadata
+from authsvc.oidc.exchange import UnauthorizedClient, exchange_code
 from authsvc.openapi import (
     OAUTH_ERRORS,
     REVOKE_FORM,
@@ -33,29 +35,11 @@ from authsvc.openapi import (
 from authsvc.responses import NO_STORE, json_response
 from authsvc.state import AppState
 from authsvc.tokens.grants import complete_login, complete_mfa_login
-from authsvc.tokens.service import Client, validate_scope
+from authsvc.tokens.service import Client, allowed_scope
 
 router = APIRouter(tags=["tokens"])
 
 MFA_GRANT = "urn:authsvc:params:oauth:grant-type:mfa"
-GRANT_TYPES = ("password", "refresh_token", "client_credentials", MFA_GRANT)
-
-
-async def _optional_client(state: State, request: Request, form: dict[str, str]) -> str | None:
-    """The client named by the request: authenticated when credentials are given, otherwise a
-    known public `client_id` or none."""
-    view = await state.clients.authenticate(
-        request.headers.get("authorization"), form, required=False
-    )
-    if view is not None:
-        return view.client_id
-    client_id = form.get("client_id")
-    if client_id:
-        known = await state.clients.lookup(client_id[:64])
-        if known is None or not known.active:
-            raise InvalidClient()
-        return known.client_id
-    return None
 
 
 @router.post("/token", dependencies=[rate_limit("token", "rate_limit_token")],
@@ -70,8 +54,12 @@ async def token(
     body: dict[str, Any]
     if grant == "password":
         username, password = require(form, "username", "password")
-        scope = validate_scope(form.get("scope"))
-        client_id = await _optional_client(state, request, form)
+        named = await state.clients.identify(request.headers.get("authorization"), form)
+        if named is not None and "password" not in named.grant_types:
+            raise UnauthorizedClient()
+        scope = allowed_scope(form.get("scope"), named.scopes if named else
+                              tuple(state.settings.default_scopes))
+        client_id = named.client_id if named else None
         login = PasswordLogin.of(state, identity)
         user = await login.verify(username, password, client)
         bound = Client(client.user_agent, client.ip, client_id)
@@ -87,8 +75,16 @@ async def token(
     elif grant == "client_credentials":
         view = await state.clients.authenticate(request.headers.get("authorization"), form)
         assert view is not None
-        scope = validate_scope(form.get("scope"))
-        body = state.tokens.issue_for_client(view.client_id, scope, client)
+        if "client_credentials" not in view.grant_types:
+            raise UnauthorizedClient()
+        scope = allowed_scope(form.get("scope"), view.scopes)
+        body = state.tokens.issue_for_client(view.client_id, scope, client,
+                                             not_before=view.not_before)
+    elif grant == "authorization_code":
+        named = await state.clients.identify(request.headers.get("authorization"), form)
+        if named is None:
+            raise InvalidClient("Client authentication (or a public client_id) is required.")
+        body = await exchange_code(state, session, form, named, client)
     else:
         raise UnsupportedGrantType()
     return json_response(body, headers=NO_STORE)
@@ -149,7 +145,8 @@ async def revoke(request: Request, state: State, session: DbSession) -> Response
     assert view is not None
     await state.limiter.hit("revoke", view.client_id, state.rates["rate_limit_revoke"])
     (token,) = require(form, "token")
-    await state.tokens.revoke(session, token, form.get("token_type_hint"))
+    await state.tokens.revoke(session, token, form.get("token_type_hint"),
+                              requester=view.client_id)
     return Response(status_code=200, headers=NO_STORE)
 
 
@@ -164,23 +161,6 @@ async def logout(token: CurrentToken, state: State, session: DbSession) -> Respo
 
 @router.get("/.well-known/oauth-authorization-server")
 async def metadata(state: State) -> Response:
-    issuer = state.settings.issuer
-    return json_response({
-        "issuer": issuer,
-        "token_endpoint": f"{issuer}/token",
-        "introspection_endpoint": f"{issuer}/introspect",
-        "revocation_endpoint": f"{issuer}/revoke",
-        "grant_types_supported": list(GRANT_TYPES),
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic",
-                                                          "client_secret_post"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic",
-                                                       "client_secret_post"],
-        "response_types_supported": [],
-        "scopes_supported": [],
-        "service_documentation": f"{issuer}/docs",
-        "mfa_challenge_endpoint": f"{issuer}/mfa/challenge",
-        "userinfo_endpoint": f"{issuer}/users/me",
-        "registration_endpoint": f"{issuer}/users",
-        "password_policy_endpoint": f"{issuer}/password-policy",
-    }, headers={"Cache-Control": "public, max-age=3600"})
+    """RFC 8414 §2: the same document as OpenID Connect Discovery's."""
+    return json_response(provider_metadata(state.settings),
+                         headers={"Cache-Control": "public, max-age=3600"})
