@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
-from authsvc.admin.schemas import ClientCreate, UserPatch, client_body
+from authsvc.admin.schemas import ClientCreate, ClientPatch, UserPatch, client_body
 from authsvc.admin.service import AdminService
 from authsvc.deps import Admin, ClientInfo, DbSession, Identity, State, require_recent_mfa
 from authsvc.identity.schemas import user_body
@@ -55,15 +55,28 @@ async def unlock_user(user_id: str, service: Service) -> Response:
 
 @router.post("/clients", status_code=201)
 async def create_client(body: ClientCreate, service: Service) -> Response:
-    issued = await service.create_client(body.name)
-    return json_response({"client_id": issued.client_id, "client_secret": issued.client_secret,
-                          "name": issued.name}, status=201, headers=NO_STORE)
+    issued = await service.create_client(body.spec())
+    created = await service.client(issued.client_id)
+    return json_response({**client_body(created), "client_secret": issued.client_secret},
+                         status=201, headers=NO_STORE)
 
 
 @router.get("/clients")
 async def list_clients(service: Service) -> Response:
     return json_response({"items": [client_body(c) for c in await service.clients()]},
                          headers=NO_STORE)
+
+
+@router.get("/clients/{client_id}")
+async def get_client(client_id: str, service: Service) -> Response:
+    return json_response(client_body(await service.client(client_id)), headers=NO_STORE)
+
+
+@router.patch("/clients/{client_id}")
+async def update_client(client_id: str, patch: ClientPatch, service: Service) -> Response:
+    """Change a client's settings (checked as at creation); caches drop on every worker."""
+    client = await service.update_client(client_id, patch.changes())
+    return json_response(client_body(client), headers=NO_STORE)
 
 
 @router.post("/clients/{client_id}/rotate-secret")

@@ -288,6 +288,15 @@ class TokenService:
             count += 1
         return count
 
+    async def revoke_client_families(self, session: AsyncSession, client_id: str,
+                                     reason: str) -> int:
+        """Revoke every live family issued to a client (a deleted client's users' tokens)."""
+        families = await TokenRepository(session).live_families_of_client(client_id)
+        for family in families:
+            await self.revocations.revoke_family(session, family.id, family.expires_at, reason)
+            self.meter.token("revoked")
+        return len(families)
+
     async def revoke(self, session: AsyncSession, token: str, hint: str | None,
                      requester: str | None = None) -> None:
         """RFC 7009: revoke whatever this token is; unknown tokens are silently accepted.
