@@ -42,6 +42,7 @@ from authsvc.security.passwords import HashingService
 from authsvc.security.policy import Blocklist, PasswordValidator, PolicyRules
 from authsvc.sessions.store import SessionStore
 from authsvc.state import AppState
+from authsvc.tokens.grants import default_grants
 from authsvc.tokens.introspection import Introspector
 from authsvc.tokens.nearcache import NearCache
 from authsvc.tokens.repository import TokenRepository
@@ -239,6 +240,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
     )
+    app.state.grants = default_grants()  # what /token accepts, registered once
     install_handlers(app)
     from authsvc.openapi import install as install_openapi
 

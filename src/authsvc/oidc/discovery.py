@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from authsvc.clients.registration import GRANT_TYPES
 from authsvc.config import Settings
 from authsvc.keys.ring import ALGORITHMS
 from authsvc.oidc.claims import CLAIMS_SUPPORTED
@@ -13,7 +12,8 @@ from authsvc.oidc.claims import CLAIMS_SUPPORTED
 CLIENT_AUTH = ["client_secret_basic", "client_secret_post"]
 
 
-def metadata(settings: Settings) -> dict[str, Any]:
+def metadata(settings: Settings, grant_types: list[str]) -> dict[str, Any]:
+    """The document; `grant_types`: those the /token registry holds."""
     issuer = settings.issuer
     return {
         "issuer": issuer,
@@ -26,7 +26,7 @@ def metadata(settings: Settings) -> dict[str, Any]:
         "revocation_endpoint": f"{issuer}/revoke",
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": list(GRANT_TYPES),
+        "grant_types_supported": grant_types,
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": list(settings.scopes),
         "claims_supported": list(CLAIMS_SUPPORTED),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from authsvc.deps import CurrentToken, Identity, State
@@ -36,8 +36,8 @@ async def jwks(state: State) -> Response:
 
 
 @router.get("/.well-known/openid-configuration")
-async def openid_configuration(state: State) -> Response:
-    return json_response(metadata(state.settings),
+async def openid_configuration(request: Request, state: State) -> Response:
+    return json_response(metadata(state.settings, list(request.app.state.grants)),
                          headers={"Cache-Control": "public, max-age=3600"})
 
 

@@ -3,8 +3,6 @@ the authorization-server metadata (RFC 8414). Form in, JSON out; services do the
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -13,18 +11,13 @@ from starlette.types import Receive, Scope, Send
 from authsvc.deps import ClientInfo, CurrentToken, DbSession, Identity, State, rate_limit
 from authsvc.errors import (
     AuthError,
-    InvalidClient,
     InvalidRequest,
     TooManyRequests,
-    UnsupportedGrantType,
     render,
     render_unexpected,
 )
 from authsvc.forms import read_form, require
-from authsvc.identity.login import PasswordLogin
-from authsvc.mfa.service import MfaService
 from authsvc.oidc.discovery import metadata as provider_metadata
-from authsvc.oidc.exchange import UnauthorizedClient, exchange_code
 from authsvc.openapi import (
     OAUTH_ERRORS,
     REVOKE_FORM,
@@ -34,12 +27,9 @@ from authsvc.openapi import (
 )
 from authsvc.responses import NO_STORE, json_response
 from authsvc.state import AppState
-from authsvc.tokens.grants import complete_login, complete_mfa_login
-from authsvc.tokens.service import Client, allowed_scope
+from authsvc.tokens.grants import GrantRegistry, TokenRequest
 
 router = APIRouter(tags=["tokens"])
-
-MFA_GRANT = "urn:authsvc:params:oauth:grant-type:mfa"
 
 
 @router.post("/token", dependencies=[rate_limit("token", "rate_limit_token")],
@@ -47,46 +37,17 @@ MFA_GRANT = "urn:authsvc:params:oauth:grant-type:mfa"
 async def token(
     request: Request, state: State, session: DbSession, identity: Identity, client: ClientInfo
 ) -> Response:
+    """RFC 6749 §3.2: the grant named by `grant_type`, looked up in the registry."""
     form = await read_form(request)
-    grant = form.get("grant_type")
-    if not grant:
+    grant_type = form.get("grant_type")
+    if not grant_type:
         raise InvalidRequest("The parameter 'grant_type' is required.")
-    body: dict[str, Any]
-    if grant == "password":
-        username, password = require(form, "username", "password")
-        named = await state.clients.identify(request.headers.get("authorization"), form)
-        if named is not None and "password" not in named.grant_types:
-            raise UnauthorizedClient()
-        scope = allowed_scope(form.get("scope"), named.scopes if named else
-                              tuple(state.settings.default_scopes))
-        client_id = named.client_id if named else None
-        login = PasswordLogin.of(state, identity)
-        user = await login.verify(username, password, client)
-        bound = Client(client.user_agent, client.ip, client_id)
-        body = await complete_login(state, session, user, bound, scope=scope)
-    elif grant == "refresh_token":
-        (refresh,) = require(form, "refresh_token")
-        body = await state.tokens.rotate(session, refresh, client, load_user=identity.get)
-    elif grant == MFA_GRANT:
-        mfa_token, method, code = require(form, "mfa_token", "method", "code")
-        mfa = MfaService(session, state, identity)
-        body = await complete_mfa_login(state, mfa, client, mfa_token=mfa_token, method=method,
-                                        code=code)
-    elif grant == "client_credentials":
-        view = await state.clients.authenticate(request.headers.get("authorization"), form)
-        assert view is not None
-        if "client_credentials" not in view.grant_types:
-            raise UnauthorizedClient()
-        scope = allowed_scope(form.get("scope"), view.scopes)
-        body = state.tokens.issue_for_client(view.client_id, scope, client,
-                                             not_before=view.not_before)
-    elif grant == "authorization_code":
-        named = await state.clients.identify(request.headers.get("authorization"), form)
-        if named is None:
-            raise InvalidClient("Client authentication (or a public client_id) is required.")
-        body = await exchange_code(state, session, form, named, client)
-    else:
-        raise UnsupportedGrantType()
+    grants: GrantRegistry = request.app.state.grants
+    grant = grants.find(grant_type)
+    body = await grant.issue(TokenRequest(
+        form=form, authorization=request.headers.get("authorization"), caller=client,
+        state=state, session=session, identity=identity,
+    ))
     return json_response(body, headers=NO_STORE)
 
 
@@ -160,7 +121,8 @@ async def logout(token: CurrentToken, state: State, session: DbSession) -> Respo
 
 
 @router.get("/.well-known/oauth-authorization-server")
-async def metadata(state: State) -> Response:
-    """RFC 8414 §2: the same document as OpenID Connect Discovery's."""
-    return json_response(provider_metadata(state.settings),
+async def metadata(request: Request, state: State) -> Response:
+    """RFC 8414 §2: the same document as OpenID Connect Discovery's, with the registry's
+    grants."""
+    return json_response(provider_metadata(state.settings, list(request.app.state.grants)),
                          headers={"Cache-Control": "public, max-age=3600"})

@@ -1,5 +1,7 @@
-"""The authorization code grant (RFC 6749 §4.1.3, RFC 7636 §4.6, OpenID Connect Core 1.0
-§3.1.3): a code, its redirect URI and its PKCE verifier, from the client it was issued to.
+"""`grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6, OpenID Connect Core 1.0
+§3.1.3): a code, its redirect URI and its PKCE verifier, from the client it was issued to
+(authenticated; a public client by `client_id` alone). The answer adds an `id_token` for scope
+`openid`, and a refresh token only for `offline_access`.
 
 The code works once. Every check of the binding (client, redirect URI, verifier) comes before
 it is spent, so a thief's failed attempt does not burn the owner's code. A spent code presented
@@ -14,19 +16,22 @@ import base64
 import hashlib
 import hmac
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.clients.registration import AUTHORIZATION_CODE
 from authsvc.clients.service import ClientView
 from authsvc.db import after_commit, transaction
-from authsvc.errors import AuthError, InvalidGrant, InvalidRequest
+from authsvc.errors import InvalidClient, InvalidGrant, InvalidRequest
 from authsvc.identity.service import IdentityService
 from authsvc.oidc.claims import id_token
 from authsvc.oidc.codes import Grant
-from authsvc.state import AppState
+from authsvc.tokens.grants.base import TokenRequest, UnauthorizedClient
 from authsvc.tokens.service import Client
+
+if TYPE_CHECKING:
+    from authsvc.state import AppState
 
 VERIFIER = re.compile(r"\A[A-Za-z0-9\-._~]{43,128}\Z")  # RFC 7636 §4.1
 CODE_INVALID = "The authorization code is invalid, expired or already used."
@@ -39,9 +44,15 @@ def s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-class UnauthorizedClient(AuthError):
-    code = "unauthorized_client"
-    description = "This client may not use this grant type."
+class AuthorizationCodeGrant:
+    grant_type = AUTHORIZATION_CODE
+
+    async def issue(self, request: TokenRequest) -> dict[str, Any]:
+        named = await request.state.clients.identify(request.authorization, request.form)
+        if named is None:
+            raise InvalidClient("Client authentication (or a public client_id) is required.")
+        return await exchange_code(request.state, request.session, request.form, named,
+                                   request.caller)
 
 
 async def exchange_code(state: AppState, session: AsyncSession, form: dict[str, str],

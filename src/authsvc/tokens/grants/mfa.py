@@ -1,0 +1,33 @@
+"""`grant_type=urn:authsvc:params:oauth:grant-type:mfa`: completes a login that answered 403
+`mfa_required`, once `code` proves `method` for the `mfa_token`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authsvc.forms import require
+from authsvc.mfa.login import MfaLogin
+from authsvc.mfa.service import MfaService
+from authsvc.tokens.grants.base import TokenRequest
+from authsvc.tokens.service import Client
+
+MFA_GRANT = "urn:authsvc:params:oauth:grant-type:mfa"
+
+
+class MfaGrant:
+    grant_type = MFA_GRANT
+
+    async def issue(self, request: TokenRequest) -> dict[str, Any]:
+        """Tokens with `amr` = pwd + mfa + the method (RFC 8176) and `auth_time` now;
+        InvalidGrant or TemporarilyLocked otherwise."""
+        mfa_token, method, code = require(request.form, "mfa_token", "method", "code")
+        state, caller = request.state, request.caller
+        mfa = MfaService(request.session, state, request.identity)
+        done = await MfaLogin(mfa).complete(mfa_token, method, code, caller)
+        bound = Client(caller.user_agent, caller.ip, done.client_id)
+        body = await state.tokens.issue_for_user(request.session, done.user,
+                                                 amr=["pwd", *done.amr], client=bound,
+                                                 scope=done.scope)
+        await state.audit.record("login_success", session=request.session, user_id=done.user.id,
+                                 client_ip=caller.ip, method=f"mfa:{method}")
+        return body

@@ -1,0 +1,53 @@
+"""`grant_type=password` (RFC 6749 §4.3), for first-party services: the one password login rule
+(identity/login.py), then an MFA challenge or a new token family."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authsvc.forms import require
+from authsvc.identity.login import PasswordLogin
+from authsvc.identity.models import User
+from authsvc.mfa.login import MfaLogin
+from authsvc.mfa.service import MfaService
+from authsvc.tokens.grants.base import TokenRequest, UnauthorizedClient
+from authsvc.tokens.service import Client, allowed_scope
+
+if TYPE_CHECKING:
+    from authsvc.state import AppState
+
+
+class PasswordGrant:
+    grant_type = "password"
+
+    async def issue(self, request: TokenRequest) -> dict[str, Any]:
+        """Scopes within the named client's allow-list (AUTHSVC_DEFAULT_SCOPES without one);
+        a client that has a secret must authenticate (RFC 6749 §3.2.1)."""
+        username, password = require(request.form, "username", "password")
+        named = await request.state.clients.identify(request.authorization, request.form)
+        if named is not None and self.grant_type not in named.grant_types:
+            raise UnauthorizedClient()
+        allowed = named.scopes if named else tuple(request.state.settings.default_scopes)
+        scope = allowed_scope(request.form.get("scope"), allowed)
+        login = PasswordLogin.of(request.state, request.identity)
+        user = await login.verify(username, password, request.caller)
+        bound = Client(request.caller.user_agent, request.caller.ip,
+                       named.client_id if named else None)
+        return await complete_login(request.state, request.session, user, bound, scope=scope)
+
+
+async def complete_login(
+    state: AppState, session: AsyncSession, user: User, client: Client, *, scope: str | None
+) -> dict[str, Any]:
+    """Tokens for a user whose password was just verified, or, when the user has MFA on,
+    403 `mfa_required` carrying an `mfa_token` and the user's `mfa_methods`."""
+    if user.mfa_enabled:
+        challenge = await MfaLogin(MfaService.of(state, session)).start(user, client, scope=scope)
+        raise challenge.error()
+    body = await state.tokens.issue_for_user(session, user, amr=["pwd"], client=client,
+                                             scope=scope)
+    await state.audit.record("login_success", session=session, user_id=user.id,
+                             client_ip=client.ip, method="password")
+    return body

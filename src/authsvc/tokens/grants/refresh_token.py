@@ -1,0 +1,19 @@
+"""`grant_type=refresh_token` (RFC 6749 §6): one-time rotation with reuse detection
+(RFC 9700 §4.14), in TokenService.rotate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authsvc.forms import require
+from authsvc.tokens.grants.base import TokenRequest
+
+
+class RefreshTokenGrant:
+    grant_type = "refresh_token"
+
+    async def issue(self, request: TokenRequest) -> dict[str, Any]:
+        (refresh,) = require(request.form, "refresh_token")
+        return await request.state.tokens.rotate(
+            request.session, refresh, request.caller, load_user=request.identity.get
+        )
