@@ -95,3 +95,10 @@ async def test_keys_rotate_and_list(api: Api, database_url: str, redis_url: str)
     for key in added:  # published at once, not signing yet (pre-publication)
         assert rows[key["kid"]]["current"] is False
     assert before <= set(rows)
+    # The running server heard of it (pub/sub) and publishes the new keys at once.
+    for _ in range(50):
+        served = {k["kid"] for k in (await api.get("/jwks")).json()["keys"]}
+        if {k["kid"] for k in added} <= served:
+            break
+        await asyncio.sleep(0.1)
+    assert {k["kid"] for k in added} <= served and before <= served

@@ -17,7 +17,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import unquote
 
@@ -148,9 +148,8 @@ class ClientService:
             grant_types=tuple(client.grant_types), scopes=tuple(client.scopes),
             first_party=client.first_party, id_token_alg=client.id_token_alg,
         )
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
-        from dataclasses import replace
-
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()
+                  if k != "is_active"}
         spec = replace(current, **values).checked(self.known_scopes, self.default_scopes)
         client.name = spec.name
         client.redirect_uris = list(spec.redirect_uris)
