@@ -103,8 +103,10 @@ class TokenCodec:
         expired one is accepted, OpenID Connect RP-Initiated Logout 1.0 §2)."""
         header = self._header(token)
         key = self._asymmetric_key(header)
-        options = {**self._options, "verify_exp": False, "require_nbf": False,
-                   "require_jti": False, "verify_jti": False, "verify_aud": audience is not None}
+        # python-jose turns every `require_x` into `verify_x`: both are set for each.
+        options = {**self._options, "verify_exp": False, "require_exp": False,
+                   "require_nbf": False, "require_jti": False, "verify_jti": False,
+                   "verify_aud": audience is not None, "require_aud": audience is not None}
         try:
             claims = jwt.decode(token, key, algorithms=[header["alg"]], audience=audience,
                                 issuer=self.issuer, options=options)
