@@ -83,3 +83,16 @@ async def exchange(api: Api, client: tuple[str, str | None], code: str, verifier
     else:
         headers = flows.basic(client[0], client[1])
     return await api.post("/token", data=data, headers=headers)
+
+
+def app_target(response: httpx.Response) -> str:
+    """Where the browser goes back to the app: a 303's Location, or (after a form, whose
+    redirect chain CSP form-action keeps on this site) the continue page's refresh."""
+    if response.status_code == 303:
+        return response.headers["location"]
+    assert response.status_code == 200, response.text[:300]
+    refresh = response.headers["refresh"]
+    assert refresh.startswith("0;url=")
+    target = refresh.removeprefix("0;url=")
+    assert f'href="{target.replace("&", "&amp;")}"' in response.text
+    return target

@@ -58,13 +58,22 @@ class AuthorizePageError(AuthError):
     code = "invalid_request"
 
 
+def to_client(url: str, *, after_form: bool) -> Response:
+    """To the app: a 303, or after a form a page that refreshes to it (the CSP `form-action
+    'self'` of the pages covers a form's whole redirect chain, so that chain ends here)."""
+    if not after_form:
+        return redirect(url)
+    return page("continue.html", target=url, headers={"Refresh": f"0;url={url}"})
+
+
 def error_redirect(state: AppState, request: AuthorizationRequest | None, redirect_uri: str,
-                   error: AuthorizeError, client_state: str | None = None) -> Response:
+                   error: AuthorizeError, client_state: str | None = None, *,
+                   after_form: bool = False) -> Response:
     """An error sent back to the client with `state` and `iss` (RFC 6749 §4.1.2.1, RFC 9207)."""
-    return redirect(answer_uri(redirect_uri, {
+    return to_client(answer_uri(redirect_uri, {
         "error": error.error, "error_description": error.description,
         "state": request.state if request else client_state, "iss": state.settings.issuer,
-    }))
+    }), after_form=after_form)
 
 
 @router.get("/authorize")
@@ -114,7 +123,9 @@ def _login_satisfied(state: AppState, browser: BrowserSession, auth: Authorizati
 
 async def proceed(state: AppState, db: AsyncSession, browser: BrowserSession, client: ClientView,
                   auth: AuthorizationRequest, *, fresh_login: bool) -> Response:
-    """Login if needed, then consent if needed, then the code."""
+    """Login if needed, then consent if needed, then the code. `fresh_login`: resumed after
+    the login pages (whose form's redirect chain this is)."""
+    after_form = fresh_login
     signed_in = _login_satisfied(state, browser, auth, fresh_login)
     if signed_in:
         assert browser.session is not None and browser.session.user_id is not None
@@ -125,7 +136,8 @@ async def proceed(state: AppState, db: AsyncSession, browser: BrowserSession, cl
     if not signed_in:
         if "none" in auth.prompt:
             return error_redirect(state, auth, auth.redirect_uri,
-                                  AuthorizeError("login_required", "The user is not signed in."))
+                                  AuthorizeError("login_required", "The user is not signed in."),
+                                  after_form=after_form)
         return await _to_login(state, auth)
     assert browser.session is not None and browser.session.user_id is not None
     user_id = browser.session.user_id
@@ -135,9 +147,10 @@ async def proceed(state: AppState, db: AsyncSession, browser: BrowserSession, cl
         if "consent" in auth.prompt or not covered:
             if "none" in auth.prompt:
                 return error_redirect(state, auth, auth.redirect_uri, AuthorizeError(
-                    "consent_required", "The user has not allowed this app yet."))
+                    "consent_required", "The user has not allowed this app yet."),
+                    after_form=after_form)
             return await _consent_page(state, browser, client, auth, user_id)
-    return await _code(state, browser, auth)
+    return await _code(state, browser, auth, after_form=after_form)
 
 
 async def _to_login(state: AppState, auth: AuthorizationRequest) -> Response:
@@ -161,7 +174,8 @@ async def _consent_page(state: AppState, browser: BrowserSession, client: Client
                 else auth.redirect_uri.split(":")[0])
 
 
-async def _code(state: AppState, browser: BrowserSession, auth: AuthorizationRequest) -> Response:
+async def _code(state: AppState, browser: BrowserSession, auth: AuthorizationRequest, *,
+                after_form: bool) -> Response:
     session = browser.session
     assert session is not None and session.user_id is not None
     code = await state.authorizations.issue(Grant(
@@ -170,8 +184,9 @@ async def _code(state: AppState, browser: BrowserSession, auth: AuthorizationReq
         auth_time=int(session.auth_time or 0), amr=list(session.amr or ["pwd"]),
         nonce=auth.nonce,
     ))
-    return redirect(answer_uri(auth.redirect_uri, {"code": code, "state": auth.state,
-                                                   "iss": state.settings.issuer}))
+    return to_client(answer_uri(auth.redirect_uri, {"code": code, "state": auth.state,
+                                                    "iss": state.settings.issuer}),
+                     after_form=after_form)
 
 
 @router.post("/authorize/consent")
@@ -192,12 +207,13 @@ async def consent(request: Request, state: State, browser: Browser, db: DbSessio
         raise AuthorizePageError(EXPIRED)
     if form.get("decision") != "allow":
         return error_redirect(state, auth, auth.redirect_uri,
-                              AuthorizeError("access_denied", "The user did not allow it."))
+                              AuthorizeError("access_denied", "The user did not allow it."),
+                              after_form=True)
     await ConsentRepository(db).grant(uuid.UUID(session.user_id), client.client_id, auth.scopes)
     await state.audit.record("consent_granted", session=db, user_id=session.user_id,
                              client_ip=client_info.ip, client_id=client.client_id,
                              scopes=auth.scopes)
-    return await _code(state, browser, auth)
+    return await _code(state, browser, auth, after_form=True)
 
 
 # ---------------------------------------------------------------- RP-initiated logout
@@ -250,7 +266,7 @@ async def end_session_confirmed(request: Request, state: State, browser: Browser
                                   form.get("state") or None)
     if browser.session is not None and browser.session.user_id is not None:
         await _end(state, db, browser, client_info, sid)
-    return _signed_out(target)
+    return _signed_out(target, after_form=True)
 
 
 async def _logout_target(state: AppState, client_id: str | None, uri: str | None,
@@ -275,8 +291,8 @@ async def _end(state: AppState, db: AsyncSession, browser: BrowserSession,
     await browser.end()
 
 
-def _signed_out(target: str | None) -> Response:
+def _signed_out(target: str | None, *, after_form: bool = False) -> Response:
     if target:
-        return redirect(target)
+        return to_client(target, after_form=after_form)
     return page("message.html", title="Signed out", message="You have been signed out.",
                 link_href="/login", link_text="Sign in again")
