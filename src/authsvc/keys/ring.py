@@ -92,11 +92,14 @@ class KeyRing:
     def current(self, alg: str) -> LoadedKey:
         """The key that signs `alg` now: the newest one already active."""
         now = self.clock()
-        active = [k for k in self._keys.values()
-                  if k.alg == alg and k.activates_at <= now and k.signer is not None]
-        if not active:
-            raise LookupError(f"no active {alg} signing key")
-        return max(active, key=lambda k: (k.activates_at, k.kid))
+        usable = [k for k in self._keys.values() if k.alg == alg and k.signer is not None]
+        active = [k for k in usable if k.activates_at <= now]
+        if active:
+            return max(active, key=lambda k: (k.activates_at, k.kid))
+        if not usable:
+            raise LookupError(f"no {alg} signing key")
+        # Only keys still in pre-publication (a clock set back): the earliest, never none.
+        return min(usable, key=lambda k: (k.activates_at, k.kid))
 
     def verifier(self, kid: object, alg: object) -> Key | None:
         """The public key named `kid` if it is published for exactly `alg`, else None."""
