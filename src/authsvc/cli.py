@@ -75,6 +75,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"authsvc: {settings.env} profile, {settings.resolved_database_url.split('://')[0]}"
           f", {'in-process Redis stand-in' if settings.embedded_redis else 'Redis'}"
           f", listening on http://{args.host}:{args.port}", file=sys.stderr)
+    from authsvc.passkeys.relying_party import describe
+
+    print(f"authsvc: {describe(settings)}", file=sys.stderr)
     from authsvc.logging_setup import configure_logging
 
     configure_logging(settings)

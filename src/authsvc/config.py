@@ -15,6 +15,7 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -135,7 +136,15 @@ class Settings(BaseSettings):
     email_send_per_hour: int = Field(5, ge=1)
     mfa_max_attempts: int = Field(5, ge=1)
     step_up_window: int = Field(600, ge=10)
+    reauth_window: int = Field(300, ge=10)  # adding a factor: a sign-in at most this old
     recovery_code_count: int = Field(10, ge=1, le=50)
+
+    # Passkeys (WebAuthn Level 2): the relying party; see passkeys/relying_party.py
+    webauthn_rp_id: str | None = None  # default: the issuer's host (an IP address: passkeys off)
+    webauthn_rp_name: str = "authsvc"
+    webauthn_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)  # the issuer's
+    webauthn_user_verification: Literal["preferred", "required", "discouraged"] = "preferred"
+    webauthn_challenge_ttl: int = Field(300, ge=30, le=600)
 
     # Mail
     smtp_host: str | None = None
@@ -220,7 +229,7 @@ class Settings(BaseSettings):
         return self
 
     @field_validator("trusted_proxies", "allowed_redirect_hosts", "jwt_previous_secrets",
-                     "metrics_allow", "redis_sentinels", mode="before")
+                     "metrics_allow", "redis_sentinels", "webauthn_origins", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -255,6 +264,16 @@ class Settings(BaseSettings):
             raise ConfigError("AUTHSVC_REDIS_URL must name a startup node "
                               "when AUTHSVC_REDIS_MODE is cluster")
         return self
+
+    @field_validator("webauthn_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        for item in value:
+            parts = urlsplit(item)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in (
+                    "", "/") or parts.query or parts.fragment:
+                raise ValueError(f"{item!r} is not an origin such as https://id.example.com")
+        return [item.rstrip("/") for item in value]
 
     @field_validator("issuer", "public_url")
     @classmethod

@@ -153,6 +153,12 @@ class Keys:
         return f"{PREFIX}mfa:{{{user_id}}}:email:{purpose}"
 
     @staticmethod
+    def webauthn_challenge(digest: str) -> str:
+        """A WebAuthn challenge's purpose and owner, named by the SHA-256 of the challenge;
+        taken (GETDEL) by the one verification it allows."""
+        return f"{PREFIX}wa:{{{digest}}}:challenge"
+
+    @staticmethod
     def action_code_tries(token_id: str) -> str:
         """Wrong short codes typed for one reset/verification token (its link stays single-use)."""
         return f"{PREFIX}recovery:code-tries:{token_id}"

@@ -30,6 +30,8 @@ from authsvc.oidc.codes import AuthorizationStore
 from authsvc.ops.meter import Meter
 from authsvc.ops.metrics import PrometheusMeter, mark_worker_dead
 from authsvc.ops.observe import RequestObserver
+from authsvc.passkeys.relying_party import relying_party
+from authsvc.passkeys.runtime import PasskeyRuntime
 from authsvc.protection.bruteforce import BruteForceProtector
 from authsvc.protection.patterns import StuffingDetector
 from authsvc.protection.ratelimit import LocalShare, Rate, RateLimiter
@@ -141,6 +143,7 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         meter=meter,
         keys=keyring,
         authorizations=AuthorizationStore(redis, settings),
+        passkeys=PasskeyRuntime.build(redis, settings),
     )
     async def refresh_is_live(claims: dict[str, Any]) -> bool:
         async with sessions() as session:
@@ -223,6 +226,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "SQLite" if settings.embedded_database else "PostgreSQL",
                 ", in-process Redis stand-in" if settings.embedded_redis else "",
             )
+        if state.passkeys is None:
+            from authsvc.passkeys.relying_party import describe
+
+            log.warning("authsvc: %s", describe(settings))
         sampler = start_pool_sampler(state)
         try:
             yield
@@ -241,6 +248,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.grants = default_grants()  # what /token accepts, registered once
+    if relying_party(settings) is not None:
+        from authsvc.tokens.grants.webauthn import WebAuthnGrant
+
+        app.state.grants.register(WebAuthnGrant())
     install_handlers(app)
     from authsvc.openapi import install as install_openapi
 
@@ -253,6 +264,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from authsvc.oidc.router import router as oidc_router
     from authsvc.ops.health import router as health_router
     from authsvc.ops.metrics_router import router as metrics_router
+    from authsvc.passkeys.router import router as passkeys_router
     from authsvc.recovery.router import router as recovery_router
     from authsvc.tokens.router import router as token_router
     from authsvc.web.headers import SecurityHeaders
@@ -267,6 +279,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(token_router)
     app.include_router(identity_router)
     app.include_router(mfa_router)
+    app.include_router(passkeys_router)
     app.include_router(recovery_router)
     app.include_router(health_router)
     app.include_router(metrics_router)

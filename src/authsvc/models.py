@@ -7,10 +7,11 @@ from authsvc.identity.models import User
 from authsvc.keys.models import SigningKey
 from authsvc.mfa.models import RecoveryCode
 from authsvc.oidc.models import Consent
+from authsvc.passkeys.models import Passkey
 from authsvc.recovery.models import ActionToken
 from authsvc.tokens.models import RefreshFamily, RefreshToken, Revocation
 
 __all__ = [
-    "ActionToken", "AuditEvent", "Base", "Client", "Consent", "RecoveryCode", "RefreshFamily",
-    "RefreshToken", "Revocation", "SigningKey", "User",
+    "ActionToken", "AuditEvent", "Base", "Client", "Consent", "Passkey", "RecoveryCode",
+    "RefreshFamily", "RefreshToken", "Revocation", "SigningKey", "User",
 ]

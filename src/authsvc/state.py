@@ -18,6 +18,7 @@ from authsvc.keys.ring import KeyRing
 from authsvc.mfa.runtime import MfaRuntime
 from authsvc.oidc.codes import AuthorizationStore
 from authsvc.ops.meter import Meter
+from authsvc.passkeys.runtime import PasskeyRuntime
 from authsvc.protection.bruteforce import BruteForceProtector
 from authsvc.protection.patterns import StuffingDetector
 from authsvc.protection.ratelimit import LocalShare, Rate, RateLimiter
@@ -63,4 +64,5 @@ class AppState:
     meter: Meter = field(default_factory=Meter)
     keys: KeyRing = None  # type: ignore[assignment]  # signing keys (/jwks)
     authorizations: AuthorizationStore = None  # type: ignore[assignment]  # codes, requests
+    passkeys: PasskeyRuntime | None = None  # None: passkeys off (see passkeys/relying_party.py)
     extras: dict[str, Any] = field(default_factory=dict)

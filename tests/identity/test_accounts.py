@@ -49,7 +49,8 @@ async def test_profile_shows_mfa_state(api: Api) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["id"] == user["id"]
-    assert body["mfa"] == {"totp": False, "email": False, "recovery_codes_left": 0}
+    assert body["mfa"] == {"totp": False, "email": False, "recovery_codes_left": 0,
+                          "passkeys": 0}
 
 
 async def test_password_policy_is_public(api: Api) -> None:

@@ -23,7 +23,8 @@ async def test_email_enrolment_and_login(make_settings, smtp_sink) -> None:
         user = await flows.register(world.api)
         access = await enrol_email(world, user)
         me = (await world.api.get("/users/me", headers=bearer(access))).json()
-        assert me["mfa"] == {"totp": False, "email": True, "recovery_codes_left": 0}
+        assert me["mfa"] == {"totp": False, "email": True, "recovery_codes_left": 0,
+                          "passkeys": 0}
 
         response = await flows.password_grant(world.api, user["email"], user["password"])
         assert response.status_code == 403

@@ -45,7 +45,8 @@ async def test_step_up_is_required_and_then_accepted(world: World) -> None:
     gone = await world.api.delete("/mfa/totp", headers=bearer(body["access_token"]))
     assert gone.status_code == 204
     me = (await world.api.get("/users/me", headers=bearer(body["access_token"]))).json()
-    assert me["mfa"] == {"totp": False, "email": False, "recovery_codes_left": 0}
+    assert me["mfa"] == {"totp": False, "email": False, "recovery_codes_left": 0,
+                          "passkeys": 0}
     assert (await flows.password_grant(world.api, user["email"],
                                        user["password"])).status_code == 200
     assert world.state.audit.counts["mfa_disabled"] == 1

@@ -33,7 +33,8 @@ async def test_enrolment_end_to_end(world: World) -> None:
     assert wrong.status_code == 400
     assert wrong.json()["error"] == "invalid_code"
     me = (await world.api.get("/users/me", headers=bearer(access))).json()
-    assert me["mfa"] == {"totp": False, "email": False, "recovery_codes_left": 0}
+    assert me["mfa"] == {"totp": False, "email": False, "recovery_codes_left": 0,
+                          "passkeys": 0}
 
     confirm = await world.api.post("/mfa/totp/confirm", headers=bearer(access),
                                    json={"code": code_at(body["secret"], world.clock.t)})
@@ -42,7 +43,8 @@ async def test_enrolment_end_to_end(world: World) -> None:
     codes = confirm.json()["recovery_codes"]
     assert len(codes) == 10 and len(set(codes)) == 10
     me = (await world.api.get("/users/me", headers=bearer(access))).json()
-    assert me["mfa"] == {"totp": True, "email": False, "recovery_codes_left": 10}
+    assert me["mfa"] == {"totp": True, "email": False, "recovery_codes_left": 10,
+                         "passkeys": 0}
     assert world.state.audit.counts["mfa_enabled"] == 1
 
 

@@ -50,7 +50,9 @@ async def test_token_dispatches_to_a_registered_grant_and_metadata_lists_it(
 
 async def test_the_metadata_lists_exactly_the_default_grants(api: Api) -> None:
     listed = (await api.get("/.well-known/oauth-authorization-server")).json()
+    # The test app's issuer (http://authsvc.test) turns passkeys on: their grant follows.
     assert listed["grant_types_supported"] == [
         "password", "refresh_token", "client_credentials",
         "urn:authsvc:params:oauth:grant-type:mfa", "authorization_code",
+        "urn:authsvc:params:oauth:grant-type:webauthn",
     ]

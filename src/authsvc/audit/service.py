@@ -23,7 +23,7 @@ log = logging.getLogger("authsvc.audit")
 # Events worth a warning: someone may be attacking.
 SUSPICIOUS = frozenset({
     "token_reuse", "binding_mismatch", "lockout", "credential_stuffing",
-    "login_after_failures", "mfa_token_void",
+    "login_after_failures", "mfa_token_void", "passkey_sign_count_regressed",
 })
 
 

@@ -18,6 +18,7 @@ from authsvc.identity import account
 from authsvc.identity.schemas import PasswordChange, Registration, user_body
 from authsvc.mfa.repository import MfaRepository
 from authsvc.openapi import BEARER_ERRORS, REGISTRATION_ERRORS, error_responses
+from authsvc.passkeys.repository import PasskeyRepository
 from authsvc.recovery.service import RecoveryService
 from authsvc.responses import NO_STORE, json_response
 
@@ -44,7 +45,9 @@ async def register(
 @router.get("/users/me", responses=error_responses(401, 429, 503))
 async def me(user: CurrentUser, session: DbSession) -> Response:
     left = await MfaRepository(session).recovery_codes_left(user.id)
-    return json_response(user_body(user, recovery_codes_left=left), headers=NO_STORE)
+    passkeys = await PasskeyRepository(session).count(user.id)
+    return json_response(user_body(user, recovery_codes_left=left, passkeys=passkeys),
+                         headers=NO_STORE)
 
 
 @router.post("/users/me/password", status_code=204, responses=BEARER_ERRORS)

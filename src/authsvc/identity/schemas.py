@@ -22,7 +22,8 @@ class PasswordChange(BaseModel):
     new_password: str = Field(max_length=4096)
 
 
-def user_body(user: User, *, recovery_codes_left: int | None = None) -> dict[str, Any]:
+def user_body(user: User, *, recovery_codes_left: int | None = None,
+              passkeys: int = 0) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": str(user.id),
         "email": user.email,
@@ -37,5 +38,6 @@ def user_body(user: User, *, recovery_codes_left: int | None = None) -> dict[str
             "totp": bool(user.totp_enabled),
             "email": bool(user.email_mfa_enabled),
             "recovery_codes_left": recovery_codes_left,
+            "passkeys": passkeys,
         }
     return body

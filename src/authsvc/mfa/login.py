@@ -74,12 +74,23 @@ class MfaLogin:
             raise AuthError("E-mail codes are not on for this account.", code="invalid_request")
         return await self.mfa.email.send(user, LOGIN)
 
+    async def passkey_options(self, mfa_token: str, client: Client) -> dict[str, Any]:
+        """`POST /mfa/challenge` with method `webauthn`: request options listing the user's
+        passkeys, their challenge bound to this mfa_token."""
+        claims, user = await self._open(mfa_token, client)
+        from authsvc.passkeys.challenges import MFA
+        from authsvc.passkeys.service import PasskeyService
+
+        passkeys = PasskeyService(self.mfa.session, self.state, self.mfa.identity)
+        return await passkeys.factor_options(user, MFA, bind=claims["jti"])
+
     async def complete(self, mfa_token: str, method: str, code: str, client: Client) -> Completed:
         """The user and the `amr` to add once `code` proves `method`; InvalidGrant for a wrong,
         replayed or expired code and for a spent or void token, TemporarilyLocked when locked."""
         claims, user = await self._open(mfa_token, client)
         try:
-            amr = await self.mfa.verify_guarded(user, method, code, client, where="login")
+            amr = await self.mfa.verify_guarded(user, method, code, client, where="login",
+                                                bind=claims["jti"])
         except InvalidCode:
             await self._count_failure(claims, user, client)
             raise InvalidGrant(CODE_INVALID) from None

@@ -25,6 +25,8 @@ from authsvc.mfa.mail import LOGIN
 from authsvc.mfa.schemas import ChallengeIn, CodeIn, SecondFactorIn, StepUpChallengeIn
 from authsvc.mfa.service import MfaService
 from authsvc.openapi import BEARER_ERRORS
+from authsvc.passkeys.challenges import STEP_UP
+from authsvc.passkeys.service import PasskeyService
 from authsvc.responses import NO_STORE, json_response
 
 router = APIRouter(prefix="/mfa", tags=["mfa"], responses=BEARER_ERRORS)
@@ -42,6 +44,10 @@ def get_enrolment(mfa: Mfa) -> Enrolment:
 
 
 Enrol = Annotated[Enrolment, Depends(get_enrolment)]
+
+
+def passkey_ttl(mfa: MfaService) -> int:
+    return mfa.settings.webauthn_challenge_ttl
 
 
 async def require_step_up_when_mfa(user: CurrentUser, token: CurrentToken, state: State) -> None:
@@ -108,7 +114,12 @@ async def recovery_codes(user: CurrentUser, enrol: Enrol) -> Response:
 # ------------------------------------------------------------ login and step-up
 @router.post("/challenge", dependencies=[rate_limit("mfa_challenge", "rate_limit_mfa_challenge")])
 async def challenge(body: ChallengeIn, mfa: Mfa, client: ClientInfo) -> Response:
-    """Mail a code for a pending MFA login (the `mfa_token` of a 403 `mfa_required`)."""
+    """Mail a code for a pending MFA login (the `mfa_token` of a 403 `mfa_required`); for
+    `webauthn`, the request options (`PublicKeyCredentialRequestOptionsJSON`) to answer."""
+    if body.method == "webauthn":
+        options = await MfaLogin(mfa).passkey_options(body.mfa_token, client)
+        return json_response({"method": "webauthn", "expires_in": passkey_ttl(mfa),
+                              "options": options}, headers=NO_STORE)
     expires_in = await MfaLogin(mfa).send_email_code(body.mfa_token, client)
     return json_response({"method": "email", "expires_in": expires_in}, headers=NO_STORE)
 
@@ -116,7 +127,13 @@ async def challenge(body: ChallengeIn, mfa: Mfa, client: ClientInfo) -> Response
 @router.post("/step-up/challenge",
              dependencies=[rate_limit("mfa_challenge", "rate_limit_mfa_challenge")])
 async def step_up_challenge(body: StepUpChallengeIn, user: CurrentUser, mfa: Mfa) -> Response:
-    """Mail a code for a step-up of a signed-in user with e-mail MFA on."""
+    """Mail a code for a step-up of a signed-in user with e-mail MFA on; for `webauthn`, the
+    request options listing the user's passkeys."""
+    if body.method == "webauthn":
+        options = await PasskeyService(mfa.session, mfa.state, mfa.identity).factor_options(
+            user, STEP_UP)
+        return json_response({"method": "webauthn", "expires_in": passkey_ttl(mfa),
+                              "options": options}, headers=NO_STORE)
     if not user.email_mfa_enabled:
         raise AuthError("E-mail codes are not on for this account.", code="invalid_request")
     expires_in = await mfa.email.send(user, LOGIN)
@@ -127,9 +144,9 @@ async def step_up_challenge(body: StepUpChallengeIn, user: CurrentUser, mfa: Mfa
 async def step_up(body: SecondFactorIn, user: CurrentUser, token: CurrentToken, mfa: Mfa,
                   state: State, client: ClientInfo) -> Response:
     """A fresh access token whose `amr` has `mfa` and whose `auth_time` is now (RFC 8176)."""
-    if not user.mfa_enabled:
+    if not user.mfa_enabled and body.method != "webauthn":  # a passkey is a factor of its own
         raise AuthError("Turn on a second factor first.", code="mfa_not_enabled")
-    amr = await mfa.verify_guarded(user, body.method, body.code, client, where="step_up")
+    amr = await mfa.verify_guarded(user, body.method, body.proof, client, where="step_up")
     body_out = state.tokens.issue_step_up(user, token.claims, amr, client)
     await state.audit.record("mfa_step_up", user_id=user.id, client_ip=client.ip,
                              method=body.method)

@@ -16,10 +16,12 @@ from authsvc.security.codes import hash_code, new_recovery_codes
 from authsvc.state import AppState
 from authsvc.tokens.service import Client
 
-METHODS = ("totp", "email", "recovery_code")
-# RFC 8176 values added to `amr` for each method.
+METHODS = ("totp", "email", "webauthn", "recovery_code")
+# RFC 8176 values added to `amr` for each method (`webauthn`: `hwk` or `swk`, by the passkey).
 AMR = {"totp": "otp", "email": "email", "recovery_code": "rcode"}
 MAX_CODE_LENGTH = 64
+# What a passkey's challenge was issued for, by the `where` of `verify_guarded`.
+PASSKEY_PURPOSES = {"login": "mfa", "step_up": "step_up"}
 
 
 class InvalidCode(AuthError):
@@ -47,6 +49,8 @@ class MfaService:
         """The methods `user` can complete a login with, in the contract's order."""
         methods = [m for m, on in (("totp", user.totp_enabled),
                                    ("email", user.email_mfa_enabled)) if on]
+        if methods and await self.has_passkey(user):
+            methods.append("webauthn")
         if methods and await self.repo.recovery_codes_left(user.id):
             methods.append("recovery_code")
         return methods
@@ -54,12 +58,25 @@ class MfaService:
     async def recovery_codes_left(self, user: User) -> int:
         return await self.repo.recovery_codes_left(user.id)
 
+    async def has_passkey(self, user: User) -> bool:
+        """A passkey can serve as the second factor (passkeys on and one registered)."""
+        if self.state.passkeys is None:
+            return False
+        from authsvc.passkeys.repository import PasskeyRepository
+
+        return await PasskeyRepository(self.session).count(user.id) > 0
+
     # ----------------------------------------------------------------- verifying
-    async def verify_second_factor(self, user: User, method: str, code: str) -> list[str]:
+    async def verify_second_factor(self, user: User, method: str, code: str, *,
+                                   purpose: str = "", bind: str = "") -> list[str]:
         """`["mfa", <RFC 8176 value>]` when `code` proves `method` for `user`, else InvalidCode.
 
         Every success spends the code: a TOTP step, an e-mailed code or a recovery code works once.
+        For `webauthn`, `code` is the browser's credential JSON answering a challenge issued for
+        `purpose` (and `bind`, the mfa_token of a login); it works once too.
         """
+        if method == "webauthn":
+            return ["mfa", await self._passkey(user, code, purpose, bind)]
         checks = {"totp": self._totp, "email": self._email, "recovery_code": self._recovery}
         check = checks.get(method)
         if check is None or not code or len(code) > MAX_CODE_LENGTH:
@@ -69,13 +86,14 @@ class MfaService:
         return ["mfa", AMR[method]]
 
     async def verify_guarded(self, user: User, method: str, code: str, client: Client, *,
-                             where: str) -> list[str]:
+                             where: str, bind: str = "") -> list[str]:
         """`verify_second_factor` under the username's lockout: a locked username is refused
         before any check, and a wrong code counts as a failed login attempt."""
         key = lockout_key(user.email)
         await self.state.protector.begin(key)
         try:
-            amr = await self.verify_second_factor(user, method, code)
+            amr = await self.verify_second_factor(
+                user, method, code, purpose=PASSKEY_PURPOSES.get(where, ""), bind=bind)
         except InvalidCode:
             await self.state.audit.record("mfa_failure", user_id=user.id, client_ip=client.ip,
                                           method=method, where=where)
@@ -101,6 +119,14 @@ class MfaService:
 
     async def _email(self, user: User, code: str) -> bool:
         return user.email_mfa_enabled and await self.email.check(user, LOGIN, code)
+
+    async def _passkey(self, user: User, credential: str, purpose: str, bind: str) -> str:
+        if not purpose or self.state.passkeys is None:
+            raise InvalidCode()
+        from authsvc.passkeys.service import PasskeyService
+
+        return await PasskeyService(self.session, self.state, self.identity).verify_factor(
+            user, credential, purpose, bind)
 
     async def _recovery(self, user: User, code: str) -> bool:
         digest = hash_code(code, key=self.runtime.recovery_key)

@@ -17,6 +17,15 @@ from authsvc.ops.meter import Meter
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 MFA_FACTORS = frozenset({"totp", "email", "recovery_code", "otp", "mfa"})
 MFA_FAILURE_EVENTS = frozenset({"mfa_failure", "mfa_token_void", "step_up_failure"})
+# Passkey audit events → (operation, outcome) of authsvc_passkey_operations_total.
+PASSKEY_EVENTS = {
+    "passkey_registered": ("register", "success"),
+    "passkey_registration_failed": ("register", "failure"),
+    "passkey_removed": ("remove", "success"),
+    "passkey_login_failure": ("login", "failure"),
+    "passkey_failure": ("second_factor", "failure"),
+    "passkey_sign_count_regressed": ("sign_count", "regressed"),
+}
 
 
 def multiprocess_dir() -> str | None:
@@ -49,6 +58,9 @@ class PrometheusMeter(Meter):
                                      "Mails undeliverable after every retry", registry=r)
         self.events = Counter("authsvc_security_events_total", "Audit events by type",
                               ["type"], registry=r)
+        self.passkeys = Counter("authsvc_passkey_operations_total",
+                                "Passkey (WebAuthn) ceremonies by operation and outcome",
+                                ["operation", "outcome"], registry=r)
         self.db_checked_out = Gauge("authsvc_db_pool_checked_out",
                                     "Database connections in use", registry=r,
                                     multiprocess_mode="livesum")
@@ -62,8 +74,12 @@ class PrometheusMeter(Meter):
     # ------------------------------------------------------------------ Meter
     def event(self, type: str, details: dict[str, Any]) -> None:
         self.events.labels(type).inc()
+        if type in PASSKEY_EVENTS:
+            self.passkeys.labels(*PASSKEY_EVENTS[type]).inc()
         if type == "login_success":
             self.logins.labels("success").inc()
+            if details.get("method") == "passkey":
+                self.passkeys.labels("login", "success").inc()
         elif type == "login_failure":
             factor = details.get("factor", "password")
             self.logins.labels("failure").inc()

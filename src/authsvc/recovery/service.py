@@ -130,7 +130,8 @@ class RecoveryService:
         would let whoever reads the mail past the TOTP app."""
         mfa = MfaService(self.session, self.state, self.identity)
         methods = await mfa.methods_of(user)
-        allowed = [m for m in methods if m != "email"]
+        # A passkey has no reset challenge to answer: the reset takes typed codes only.
+        allowed = [m for m in methods if m not in ("email", "webauthn")]
         if not allowed:
             # E-mail is the only second factor and the link itself was that proof; asking for
             # another code to the same mailbox would add nothing (see README).

@@ -87,6 +87,20 @@ async def sessions_of(state: AppState, signed: SignedIn) -> list[dict[str, Any]]
     ]
 
 
+async def passkeys_context(state: AppState, mfa: MfaService, signed: SignedIn) -> dict[str, Any]:
+    """The passkey list of `/account` (_passkeys.html), and whether adding one needs the
+    password again (a session older than the re-authentication window)."""
+    if state.passkeys is None:
+        return {"passkeys_on": False, "passkeys": []}
+    from authsvc.identity.reauth import is_recent
+    from authsvc.passkeys.repository import PasskeyRepository
+
+    session = signed.session
+    listed = await PasskeyRepository(mfa.session).of_user(uuid.UUID(signed.user_id))
+    return {"passkeys_on": True, "passkeys": listed, "passkey_needs_password": not is_recent(
+        state, session.auth_time or 0.0, list(session.amr), state.session_store.clock())}
+
+
 async def account_page(state: AppState, mfa: MfaService, signed: SignedIn, user: User, *,
                        status: int = 200, **extra: Any) -> Response:
     flashes = signed.session.pop_flashes()
@@ -105,6 +119,7 @@ async def account_page(state: AppState, mfa: MfaService, signed: SignedIn, user:
         "email_mfa_pending": False,
         "can_resend_verification": True,
         "apps": await apps_of(state, mfa.session, signed.user_id),
+        **await passkeys_context(state, mfa, signed),
     }
     context.update(extra)
     return page("account.html", status=status, **context)

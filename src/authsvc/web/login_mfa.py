@@ -46,8 +46,11 @@ def pending_of(browser: BrowserSession) -> dict[str, Any] | None:
 def mfa_page(browser: BrowserSession, pending: dict[str, Any], *, status: int = 200,
              headers: dict[str, str] | None = None, **context: Any) -> Response:
     assert browser.session is not None
+    methods = pending["methods"]
+    # A passkey answers with the browser's credential, not a typed code (_passkey_mfa.html).
     return page("login_mfa.html", status=status, headers=headers,
-                csrf_token=browser.session.csrf_token, methods=pending["methods"],
+                csrf_token=browser.session.csrf_token,
+                methods=[m for m in methods if m != "webauthn"], passkey="webauthn" in methods,
                 email_code_sent=pending.get("email_sent", False), **context)
 
 

@@ -88,7 +88,8 @@ async def login_page(request: Request, state: State, browser: Browser,
         error = "Your session has expired. Please sign in again."
     return pre_session_form(request, state, "login.html", next=target if next else None,
                             error=error, notice=NOTICES.get(notice or ""),
-                            username=(login_hint or "")[:320] or None)
+                            username=(login_hint or "")[:320] or None,
+                            passkeys_on=state.passkeys is not None)
 
 
 @router.post("/login", dependencies=[rate_limit("login_page", "rate_limit_login_page"),
@@ -101,7 +102,7 @@ async def login(request: Request, state: State, browser: Browser, identity: Iden
     def again(status: int, error: str | None, **extra: Any) -> Response:
         return pre_session_form(request, state, "login.html", status=status, error=error or None,
                                 username=username, next=target if form.get("next") else None,
-                                **extra)
+                                passkeys_on=state.passkeys is not None, **extra)
 
     if not username or not password:
         return again(400, "Enter your e-mail address and your password.")

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from authsvc.web import account, account_mfa, forward_auth, login_mfa, pages, recovery
+from authsvc.web import account, account_mfa, forward_auth, login_mfa, pages, passkeys, recovery
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages.router)
@@ -11,4 +11,5 @@ router.include_router(login_mfa.router)
 router.include_router(recovery.router)
 router.include_router(account.router)
 router.include_router(account_mfa.router)
+router.include_router(passkeys.router)
 router.include_router(forward_auth.router)

@@ -1,5 +1,9 @@
 """`grant_type=urn:authsvc:params:oauth:grant-type:mfa`: completes a login that answered 403
-`mfa_required`, once `code` proves `method` for the `mfa_token`."""
+`mfa_required`, once `code` proves `method` for the `mfa_token`.
+
+For `method=webauthn` the proof is the browser's credential JSON (`PublicKeyCredential.toJSON()`
+answering the options of `POST /mfa/challenge` with method `webauthn`), sent as `credential`,
+or in `code` like the other methods' proofs."""
 
 from __future__ import annotations
 
@@ -20,7 +24,10 @@ class MfaGrant:
     async def issue(self, request: TokenRequest) -> dict[str, Any]:
         """Tokens with `amr` = pwd + mfa + the method (RFC 8176) and `auth_time` now;
         InvalidGrant or TemporarilyLocked otherwise."""
-        mfa_token, method, code = require(request.form, "mfa_token", "method", "code")
+        form = request.form
+        mfa_token, method = require(form, "mfa_token", "method")
+        (code,) = require(form, "credential" if method == "webauthn" and form.get("credential")
+                          else "code")
         state, caller = request.state, request.caller
         mfa = MfaService(request.session, state, request.identity)
         done = await MfaLogin(mfa).complete(mfa_token, method, code, caller)

@@ -1,0 +1,45 @@
+"""`grant_type=urn:authsvc:params:oauth:grant-type:webauthn`: a passwordless sign-in with a
+passkey (WebAuthn Level 2 §7.2), the same login as `POST /webauthn/login/verify`. Form:
+`challenge_id` (from `POST /webauthn/login/options`) and `credential` (the browser's
+`PublicKeyCredential.toJSON()` as a JSON string). Registered only while passkeys are on."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authsvc.errors import InvalidGrant
+from authsvc.forms import require
+from authsvc.identity.service import IdentityService
+from authsvc.passkeys.service import InvalidCredential, PasskeyService
+from authsvc.tokens.grants.base import TokenRequest
+from authsvc.tokens.service import Client
+
+if TYPE_CHECKING:
+    from authsvc.state import AppState
+
+WEBAUTHN_GRANT = "urn:authsvc:params:oauth:grant-type:webauthn"
+
+
+async def passkey_login(state: AppState, session: AsyncSession, identity: IdentityService,
+                        caller: Client, challenge_id: str, credential: Any) -> dict[str, Any]:
+    """The `/token` success body for a verified passkey; `amr` hwk/swk (+ user, mfa with UV)."""
+    done = await PasskeyService(session, state, identity).sign_in(challenge_id, credential,
+                                                                  caller)
+    body = await state.tokens.issue_for_user(session, done.user, amr=done.amr, client=caller)
+    await state.audit.record("login_success", session=session, user_id=done.user.id,
+                             client_ip=caller.ip, method="passkey")
+    return body
+
+
+class WebAuthnGrant:
+    grant_type = WEBAUTHN_GRANT
+
+    async def issue(self, request: TokenRequest) -> dict[str, Any]:
+        challenge_id, credential = require(request.form, "challenge_id", "credential")
+        try:
+            return await passkey_login(request.state, request.session, request.identity,
+                                       request.caller, challenge_id, credential)
+        except InvalidCredential:
+            raise InvalidGrant("The passkey could not be verified.") from None  # RFC 6749 §5.2
