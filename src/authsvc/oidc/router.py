@@ -51,5 +51,7 @@ async def _userinfo(token: CurrentToken, identity: Identity) -> Response:
     return json_response(user_claims(user, scopes), headers=NO_STORE)
 
 
-router.add_api_route("/userinfo", _userinfo, methods=["GET", "POST"],
-                     responses=error_responses(401, 403, 503), name="userinfo")
+for _method in ("GET", "POST"):  # OpenID Connect Core §5.3.1: both, one operation id each
+    router.add_api_route("/userinfo", _userinfo, methods=[_method],
+                         responses=error_responses(401, 403, 503),
+                         operation_id=f"userinfo_{_method.lower()}")
