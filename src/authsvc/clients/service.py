@@ -14,6 +14,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -32,6 +33,7 @@ from authsvc.db import after_commit
 from authsvc.errors import InvalidClient
 from authsvc.kv import Keys
 
+CLIENT_ID = re.compile(r"\A[\x21-\x7e]{1,64}\Z")  # what a client_id can be (RFC 6749 §A.1)
 CACHE_TTL = 300
 LOCAL_TTL = 5.0
 CHANNEL_PREFIX = "client:"
@@ -138,7 +140,9 @@ class ClientService:
         return list(await ClientRepository(session).all())
 
     async def get(self, session: AsyncSession, client_id: str) -> Client | None:
-        return await ClientRepository(session).get(client_id[:64])
+        if not CLIENT_ID.match(client_id):
+            return None
+        return await ClientRepository(session).get(client_id)
 
     async def update(self, session: AsyncSession, client: Client, changes: dict[str, Any]) -> None:
         """Apply `changes` (ClientSpec field names) after checking the whole result."""
@@ -167,7 +171,7 @@ class ClientService:
         """A new secret (the old one stops working at once, and so do the client-credentials
         tokens issued under it); None for an unknown or public client."""
         repo = ClientRepository(session)
-        client = await repo.get(client_id)
+        client = await repo.get(client_id) if CLIENT_ID.match(client_id) else None
         if client is None or client.type != CONFIDENTIAL:
             return None
         secret = secrets.token_urlsafe(32)
@@ -178,6 +182,8 @@ class ClientService:
         return IssuedClient(client_id=client_id, client_secret=secret, name=client.name)
 
     async def delete(self, session: AsyncSession, client_id: str) -> bool:
+        if not CLIENT_ID.match(client_id):
+            return False
         deleted = await ClientRepository(session).delete(client_id)
         if deleted:
             self._after_commit_forget(session, client_id)
@@ -208,7 +214,9 @@ class ClientService:
     # ------------------------------------------------------------------ lookup
     async def lookup(self, client_id: str, cached: bytes | None = None) -> ClientView | None:
         """The client, from this process, then Redis (`cached` if the caller already read it),
-        then the database."""
+        then the database. A value that cannot be a client_id names none."""
+        if not CLIENT_ID.match(client_id):
+            return None
         now = time.monotonic()
         hit = self._local.get(client_id)
         if hit and hit[0] > now and self._local_trusted():
