@@ -9,7 +9,9 @@ For each worker count it serves, one after the other on 127.0.0.1 (never two ser
      rotation, password logins (with light introspection load alongside), and the raw bcrypt
      limit measured in this process while the server idles;
   3. authsvc with the /introspect rate limiter switched off (benchmarks/variants.py), for the
-     limiter's own cost.
+     limiter's own cost;
+  4. next to the running authsvc, a resource server (benchmarks/resource_app.py, FastAPI): one
+     endpoint unprotected, then guarded by authsvc-client with its cache off, then on (30 s).
 Load comes from wrk (Lua scripts in benchmarks/lua) in its own process, bounded by -d.
 It creates its own PostgreSQL database (dropped at the end) and claims a Redis logical database
 (flushed at start and end). Prints a table and writes benchmarks/results/latest.json.
@@ -43,6 +45,7 @@ import redis
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 LUA = HERE / "lua"
+SDK = ROOT / "sdk" / "python" / "src"  # authsvc-client, when it is not installed
 PY = sys.executable
 UA = "authsvc-bench/1.0"
 PASSWORD = "Bench-Horse-7-Battery-Staple"
@@ -261,6 +264,7 @@ class Bench:
         self.tmp = Path(tempfile.mkdtemp(prefix="authsvc-bench-"))
         self.env: dict[str, str] = {}
         self.client_auth = ""
+        self.client: tuple[str, str] = ("", "")
         self.emails: list[str] = []
         self.registered = False
 
@@ -318,11 +322,17 @@ class Bench:
     def check_paths(self, url: str, access_file: Path) -> None:
         """One request of each kind by hand, so a misconfiguration fails loudly, not as 'fast'."""
         body = access_file.read_text().splitlines()[0]
+        if str(SDK) not in sys.path:
+            sys.path.append(str(SDK))
+        from authsvc_client import AuthsvcClient
+
+        token = urllib.parse.parse_qs(body)["token"][0]
+        with AuthsvcClient(url, *self.client) as client:  # introspection as services do it
+            answer = client.introspect(token, user_agent=UA)
+            assert answer["active"] is True, answer
         with httpx.Client(base_url=url, headers={"User-Agent": UA}, timeout=30) as http:
             form = {"Content-Type": "application/x-www-form-urlencoded",
                     "Authorization": self.client_auth}
-            r = http.post("/introspect", content=body, headers=form)
-            assert r.status_code == 200 and r.json().get("active") is True, r.text
             r = http.post("/token", data={"grant_type": "password", "username": self.emails[0],
                                           "password": PASSWORD})
             assert r.status_code == 200, r.text
@@ -348,6 +358,37 @@ class Bench:
                 rss_after.append(server.rss())
         extra = {"rss_mb_after_each_run": rss_after} if rss else {}
         return self.add(row, workers, runs, **extra)
+
+    def resource_rows(self, authsvc: Server, bodies: Path, workers: int) -> None:
+        """GET /orders of a FastAPI app: unprotected, then guarded by authsvc-client with its
+        cache off and on; each served alone next to the running authsvc (both on this machine:
+        the guarded rows include authsvc's own work)."""
+        a = self.args
+        port = authsvc.port + 5
+        variants = [
+            ("resource endpoint, unprotected", {"BENCH_GUARD": "none"}),
+            ("resource endpoint, library, cache off", {"BENCH_GUARD": "library",
+                                                       "BENCH_CACHE_TTL": "0"}),
+            ("resource endpoint, library, cache 30 s", {"BENCH_GUARD": "library",
+                                                        "BENCH_CACHE_TTL": "30"}),
+        ]
+        token = urllib.parse.parse_qs(bodies.read_text().splitlines()[0])["token"][0]
+        for row, extra in variants:
+            env = {**self.env, **extra, "BENCH_AUTHSVC_URL": authsvc.url,
+                   "BENCH_CLIENT_ID": self.client[0], "BENCH_CLIENT_SECRET": self.client[1]}
+            argv = [PY, str(HERE / "serve.py"), "benchmarks.resource_app:create_app",
+                    "--port", str(port), "--workers", str(workers)]
+            with Server("resource", argv, env, port, workers) as srv:
+                with httpx.Client(base_url=srv.url, headers={"User-Agent": UA}, timeout=30) as h:
+                    ok = h.get("/orders", headers={"Authorization": f"Bearer {token}"})
+                    assert ok.status_code == 200, ok.text
+                    refused = h.get("/orders").status_code
+                    assert refused == (200 if extra["BENCH_GUARD"] == "none" else 401), refused
+                env_wrk = wrk_env(bodies, "/orders")
+                run_wrk(srv.url, "bearer.lua", env_wrk, a.warmup, a.connections)
+                runs = [run_wrk(srv.url, "bearer.lua", env_wrk, a.duration, a.connections)
+                        for _ in range(a.repeat)]
+                self.add(row, workers, runs)
 
     def profile(self, server: Server, name: str) -> subprocess.Popen[bytes] | None:
         """With --profile: py-spy samples the first worker during this run (collapsed stacks)."""
@@ -440,7 +481,7 @@ class Bench:
         db_name, db_url = asyncio.run(create_database(admin))
         redis_index, _ = claim_redis(a.redis, a.redis_db)
         log(f"database {db_name}, Redis DB {redis_index}, scratch {self.tmp}")
-        pythonpath = os.pathsep.join([str(ROOT), str(ROOT / "src"),
+        pythonpath = os.pathsep.join([str(ROOT), str(ROOT / "src"), str(SDK),
                                       os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("AUTHSVC_")},
@@ -467,6 +508,7 @@ class Bench:
             issued = json.loads(self.cli("create-client", "bench-resource-server"))
             raw = f"{issued['client_id']}:{issued['client_secret']}".encode()
             self.client_auth = "Basic " + base64.b64encode(raw).decode()
+            self.client = (issued["client_id"], issued["client_secret"])
             bcrypt_rows = []
             for workers in a.workers:
                 port = a.port + workers * 10
@@ -481,6 +523,8 @@ class Bench:
                     rss_start = srv.rss()
                     intro = self.introspection_rows(srv, access, "introspection", workers,
                                                     rss=True)
+                    if a.only in ("all", "library"):
+                        self.resource_rows(srv, access, workers)
                     if a.only == "all":
                         self.half_rate(srv, access, workers, intro["rps"])
                         self.client_credentials(srv, workers)
@@ -493,6 +537,8 @@ class Bench:
                     intro["rss_mb_start"] = rss_start
                     intro["rss_mb_end"] = rss_end
                     again["rss_mb_end"] = rss_end
+                if a.only == "library":
+                    continue
                 if a.only != "all":
                     bcrypt_rows.append({"workers": workers, "threads_eq_workers": 0,
                                         "threads_eq_cores": 0})
@@ -629,8 +675,9 @@ def main() -> None:
     p.add_argument("--redis-db", type=int, default=13)
     p.add_argument("--profile", action="store_true",
                    help="py-spy the first worker during each throughput row (needs py-spy)")
-    p.add_argument("--only", choices=["introspection", "all"], default="all",
-                   help="introspection: only the introspection, ceiling and limiter-off rows")
+    p.add_argument("--only", choices=["introspection", "library", "all"], default="all",
+                   help="introspection: only the introspection, ceiling and limiter-off rows; "
+                        "library: only introspection and the resource-server rows")
     p.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
     args = p.parse_args()
     if shutil.which("wrk") is None:

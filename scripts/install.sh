@@ -58,4 +58,20 @@ else
     run "$VENV/bin/python" -m pip install "$target"
 fi
 
+# The resource-server library (sdk/python, its own distribution) with its framework extras: the
+# test suite runs real FastAPI and Flask apps guarded by it. Not part of the service's image.
+case ",$EXTRAS," in
+    *,test,*|*,dev,*)
+        sdk="${ROOT}/sdk/python[fastapi,flask]"
+        if [ -d "$ROOT/sdk/python/build" ]; then
+            run rm -rf "$ROOT/sdk/python/build"
+        fi
+        if [ "$EDITABLE" = 1 ]; then
+            run "$VENV/bin/python" -m pip install --editable "$sdk"
+        else
+            run "$VENV/bin/python" -m pip install "$sdk"
+        fi
+        ;;
+esac
+
 log "done: $VENV (extras: ${EXTRAS:-none})"

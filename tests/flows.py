@@ -53,3 +53,14 @@ async def new_client(state: Any, name: str = "resource-server") -> tuple[str, st
     async for session in transaction(state.sessions):
         issued = await state.clients.create(session, name)
     return issued.client_id, issued.client_secret
+
+
+def past_reuse_grace(state: Any, monkeypatch: Any) -> None:
+    """Move the reuse grace's clock past AUTHSVC_REFRESH_REUSE_GRACE: from now on, presenting a
+    spent refresh token is reuse (within the grace the same client would get its pair again)."""
+    from datetime import timedelta
+
+    from authsvc.db import utcnow
+
+    later = timedelta(seconds=state.settings.refresh_reuse_grace + 1)
+    monkeypatch.setattr(state.tokens, "now", lambda: utcnow() + later)

@@ -101,7 +101,9 @@ def _run_uvicorn(uvicorn: Any, args: argparse.Namespace, settings: Settings) -> 
         port=args.port,
         workers=args.workers,
         loop="uvloop",
-        http="httptools",
+        # httptools with a bound on header size (431) and header time (server.py)
+        http="authsvc.server:GuardedHttpToolsProtocol",
+        timeout_keep_alive=5,  # an idle keep-alive connection is closed after 5 s
         proxy_headers=False,  # the client address comes from AUTHSVC_TRUSTED_PROXIES only
         server_header=False,
         log_level=settings.log_level.lower(),

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, ge=1, le=200)
     db_max_overflow: int = Field(5, ge=0, le=200)
     db_pool_timeout: float = Field(5.0, gt=0)
+    # Database time a request may spend (pool wait, statements, commit): past it, 503.
+    db_request_timeout: float = Field(5.0, gt=0, le=120)
+    db_token_timeout: float = Field(3.0, gt=0, le=120)  # POST /token (a rotation's deadline)
+    db_statement_timeout: float = Field(5.0, gt=0, le=600)  # one statement, server side too
     redis_url: str | None = None
     redis_pool_size: int = Field(50, ge=1, le=10_000)
     redis_timeout: float = Field(2.0, gt=0)
@@ -70,6 +74,11 @@ class Settings(BaseSettings):
     redis_sentinel_master: str = "mymaster"
     user_cache_ttl: int = Field(300, ge=1)
     introspection_cache_ttl: float = Field(1.0, ge=0, le=10)  # 0: every check asks Redis
+    # GET /revocations/stream: seconds between keep-alive comments, events kept for a
+    # Last-Event-ID replay, open streams a process serves.
+    revocation_stream_keepalive: float = Field(15.0, ge=0.05, le=300)
+    revocation_replay_window: int = Field(10_000, ge=10, le=1_000_000)
+    revocation_stream_max: int = Field(1000, ge=1, le=100_000)
 
     # Tokens
     jwt_secret: SecretStr | None = None
@@ -96,6 +105,10 @@ class Settings(BaseSettings):
     key_prepublish: int = Field(3600, ge=0)  # seconds a rotated key is published before signing
     key_refresh_interval: float = Field(30.0, gt=0)  # each worker re-reads the keys this often
     authorize_request_ttl: int = Field(900, ge=60)  # a pending /authorize across login + MFA
+    # Seconds after a refresh token's first use during which the same client presenting it
+    # again gets the same successor pair (retry-safe rotation); 0 turns it off.
+    refresh_reuse_grace: float = Field(5.0, ge=0, le=60)
+    revocation_mark_poll: float = Field(1.0, gt=0, le=60)  # seconds between high-water checks
 
     # Passwords
     bcrypt_rounds: int = Field(12, ge=4, le=31)
@@ -170,6 +183,8 @@ class Settings(BaseSettings):
     # Operations
     log_level: str = "INFO"
     max_body_bytes: int = Field(65_536, ge=1024)
+    max_header_bytes: int = Field(16_384, ge=1024, le=1_048_576)  # request line + headers: 431
+    header_timeout: float = Field(10.0, gt=0, le=300)  # seconds to send a request's headers
     metrics_enabled: bool = True
     # Who may read the unauthenticated /metrics: loopback and the private ranges by default.
     metrics_allow: Annotated[list[str], NoDecode] = Field(

@@ -7,7 +7,12 @@ is registered with `after_commit()`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from sqlalchemy import MetaData, event
@@ -30,6 +35,11 @@ NAMING_CONVENTION = {
 }
 
 AfterCommit = Callable[[], Awaitable[None]]
+log = logging.getLogger("authsvc.db")
+
+
+class DatabaseTimeout(TimeoutError):
+    """The request's database work did not finish within its budget (an outage: 503)."""
 
 
 class Base(DeclarativeBase):
@@ -54,15 +64,23 @@ def make_engine(settings: Settings) -> AsyncEngine:
             cur.close()
 
         return engine
-    return create_async_engine(
+    statement_ms = int(settings.db_statement_timeout * 1000)
+    engine = create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
         pool_pre_ping=True,
         pool_recycle=1800,
-        connect_args={"command_timeout": 10, "timeout": settings.db_pool_timeout},
+        # A failed statement's parameters (a secret's hash, an e-mail) never reach a log line.
+        hide_parameters=True,
+        connect_args={
+            "command_timeout": settings.db_statement_timeout,
+            "timeout": settings.db_pool_timeout,
+            "server_settings": {"statement_timeout": str(statement_ms)},
+        },
     )
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -74,14 +92,55 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     session.info.setdefault("after_commit", []).append(callback)
 
 
+async def commit(session: AsyncSession) -> None:
+    """Commit now (inside a unit of work, e.g. a revocation that must stand although the request
+    fails), then run the after-commit hooks registered so far."""
+    await session.commit()
+    await _run_after_commit(session)
+
+
+async def _run_after_commit(session: AsyncSession) -> None:
+    for callback in session.info.pop("after_commit", []):
+        await callback()
+
+
+#: The monotonic time by which the current request's database work must be done (set by the
+#: request middleware from AUTHSVC_DB_REQUEST_TIMEOUT / AUTHSVC_DB_TOKEN_TIMEOUT), or None.
+deadline: ContextVar[float | None] = ContextVar("authsvc_db_deadline", default=None)
+
+
 async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commit on success, roll back on error, then run after-commit hooks."""
+    """One unit of work: commit on success, roll back on error, then run after-commit hooks.
+
+    Within a request's budget (`deadline`): past it, the connection is dropped, not rolled back
+    (a frozen server would not answer a ROLLBACK either), and `DatabaseTimeout` is raised.
+    """
     async with factory() as session:
         try:
             yield session
-            await session.commit()
+            async with asyncio.timeout_at(_loop_deadline()):
+                await session.commit()
+        except (TimeoutError, asyncio.CancelledError) as exc:
+            await _abandon(session)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise DatabaseTimeout("the database did not answer within the budget") from exc
         except BaseException:
             await session.rollback()
             raise
-        for callback in session.info.pop("after_commit", []):
-            await callback()
+        await _run_after_commit(session)
+
+
+def _loop_deadline() -> float | None:
+    """`deadline` (monotonic) on the event loop's clock."""
+    until = deadline.get()
+    if until is None:
+        return None
+    return asyncio.get_running_loop().time() + (until - time.monotonic())
+
+
+async def _abandon(session: AsyncSession) -> None:
+    """Close the session's connections at once, without a round trip."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(1.0):
+            await session.invalidate()

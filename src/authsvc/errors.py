@@ -159,20 +159,69 @@ class ServiceUnavailable(AuthError):
         super().__init__(description, headers={"Retry-After": str(retry_after)})
 
 
+# ---------------------------------------------------------------- outages, classified once
+# Every way a store can be unavailable, in one place: each is answered 503 + Retry-After (fail
+# closed), never 500 and never "allowed". SQLSTATE classes and codes (PostgreSQL appendix A):
+OUTAGE_SQLSTATE_CLASSES = (
+    "08",  # connection exception: refused, lost, the server rejected the connection
+    "53",  # insufficient resources: too many connections, out of memory or disk
+)
+OUTAGE_SQLSTATES = frozenset({
+    "57P01",  # admin_shutdown: the server is shutting down (smart/fast stop, terminate)
+    "57P02",  # crash_shutdown: another backend crashed
+    "57P03",  # cannot_connect_now: starting up, in recovery, "not yet accepting connections"
+    "57P04",  # database_dropped
+    "57P05",  # idle_session_timeout
+    "57014",  # query_canceled: statement_timeout, or a rotation's missed commit deadline
+    "25006",  # read_only_sql_transaction: a failover landed on a standby
+    "40001",  # serialization_failure: retry
+    "40P01",  # deadlock_detected: retry
+})
+# What asyncpg and PostgreSQL say when no SQLSTATE reaches the client.
+OUTAGE_MESSAGES = (
+    "not yet accepting connections", "the database system is starting up",
+    "the database system is shutting down", "the database system is in recovery mode",
+    "connection was closed in the middle of operation", "connection is closed",
+    "terminating connection",
+)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception, what it wraps (SQLAlchemy's `.orig`) and its causes, outermost first."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo and len(seen) < 8:
+        item = todo.pop(0)
+        if item is None or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        todo.extend([getattr(item, "orig", None), item.__cause__])
+    return seen
+
+
 def is_store_outage(exc: BaseException) -> bool:
-    """Redis or the database could not be reached: fail closed with 503, never open."""
+    """Redis or the database could not answer (down, starting, stopping, frozen, lost the
+    revocation list again): fail closed with 503, never open. The one classification."""
     from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import RedisClusterException
+    from redis.exceptions import ReadOnlyError, RedisClusterException
     from redis.exceptions import TimeoutError as RedisTimeoutError
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import DBAPIError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-    if isinstance(exc, (RedisConnectionError, RedisTimeoutError, RedisClusterException, OSError,
-                        PoolTimeout)):
-        return True
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+    kinds = (RedisConnectionError, RedisTimeoutError, RedisClusterException, ReadOnlyError,
+             OSError, TimeoutError, PoolTimeout)
+    for item in _chain(exc):
+        if isinstance(item, ServiceUnavailable) or isinstance(item, kinds):
+            return True
+        if isinstance(item, DBAPIError) and item.connection_invalidated:
+            return True
+        state = str(getattr(item, "sqlstate", None) or getattr(item, "pgcode", None) or "")
+        if state in OUTAGE_SQLSTATES or state[:2] in OUTAGE_SQLSTATE_CLASSES:
+            return True
+        text = str(item).lower()
+        if any(message in text for message in OUTAGE_MESSAGES):
+            return True
+    return False
 
 
 def render_unexpected(path: str, exc: Exception) -> Response:
@@ -244,4 +293,4 @@ def outage_types() -> tuple[type[Exception], ...]:
     # connection killed mid-commit can surface as another kind (asyncpg's InternalClientError,
     # with connection_invalidated set); on_unexpected still tells an outage from a bug.
     return (RedisConnectionError, RedisTimeoutError, RedisClusterException, DBAPIError,
-            PoolTimeout, ConnectionError)
+            PoolTimeout, ConnectionError, TimeoutError)

@@ -113,8 +113,13 @@ class Keys:
     # Spread over several nodes, a lost node would silently forget revocations while the
     # sentinel elsewhere still claimed the list complete.
     invalidations = f"{PREFIX}invalidations"  # pub/sub channel: something revoked or changed
-    revocations_loaded = f"{PREFIX}{{rev}}:loaded"
+    # "Complete up to mark N" (the PostgreSQL high-water mark of the last revocation it holds).
+    revocations_loaded = f"{PREFIX}{{rev}}:complete"
     revocations_loading = f"{PREFIX}{{rev}}:loading"
+    # The revocation feed of GET /revocations/stream: its sequence counter and a capped log of
+    # recent events for Last-Event-ID replay, one hash tag so its script runs in one slot.
+    revocation_seq = f"{PREFIX}{{revfeed}}:seq"
+    revocation_log = f"{PREFIX}{{revfeed}}:log"
 
     @staticmethod
     def revoked_jti(jti: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -44,7 +45,9 @@ from authsvc.security.passwords import HashingService
 from authsvc.security.policy import Blocklist, PasswordValidator, PolicyRules
 from authsvc.sessions.store import SessionStore
 from authsvc.state import AppState
+from authsvc.tokens.feed import RevocationFeed
 from authsvc.tokens.grants import default_grants
+from authsvc.tokens.hub import RevocationHub, stop_streams_on_signals
 from authsvc.tokens.introspection import Introspector
 from authsvc.tokens.nearcache import NearCache
 from authsvc.tokens.repository import TokenRepository
@@ -87,14 +90,22 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
     )
     binding = ClientBinding(settings.token_binding, settings.jwt_key)
     near = NearCache(redis, ttl=settings.introspection_cache_ttl)
+    feed = RevocationFeed(redis, window=settings.revocation_replay_window)
+    revocations = RevocationList(redis, sessions, notify=near.changed, announce=feed.publish,
+                                 poll=settings.revocation_mark_poll)
+    near.listeners.append(revocations.seen_message)
     clients = ClientService(sessions, redis, known_scopes=tuple(settings.scopes),
                             default_scopes=tuple(settings.default_scopes), notify=near.changed,
                             local_trusted=lambda: near.live)
     near.listeners += [clients.invalidated, keyring.invalidated]
-    revocations = RevocationList(redis, sessions, notify=near.changed)
     audit = AuditLog(sessions, defer=settings.embedded_database)
     audit.listeners.append(meter.event)
-    user_cache = UserCache(redis, settings.user_cache_ttl, meter, notify=near.changed)
+
+    async def user_changed(what: str) -> None:  # roles, MFA, enabled: cached answers are stale
+        await near.changed(what)
+        await feed.publish("user_changed", sub=what.partition(":")[2])
+
+    user_cache = UserCache(redis, settings.user_cache_ttl, meter, notify=user_changed)
     tokens = TokenService(settings, codec, binding, revocations, audit, meter)
     mail_counts: Counter[str] = Counter()
 
@@ -144,6 +155,8 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         keys=keyring,
         authorizations=AuthorizationStore(redis, settings),
         passkeys=PasskeyRuntime.build(redis, settings),
+        revocation_feed=feed,
+        revocation_hub=RevocationHub(redis, max_listeners=settings.revocation_stream_max),
     )
     async def refresh_is_live(claims: dict[str, Any]) -> bool:
         async with sessions() as session:
@@ -175,7 +188,10 @@ def start_pool_sampler(state: AppState) -> asyncio.Task[None] | None:
 
 async def close_state(state: AppState) -> None:
     await state.keys.stop()
+    await state.revocations.stop()
     await state.introspector.near.stop()
+    if state.revocation_hub is not None:
+        await state.revocation_hub.stop()
     await state.audit.drain()
     await state.courier.drain(state.settings.smtp_timeout)
     state.hasher.close()
@@ -207,6 +223,19 @@ class App(FastAPI):
         await super().__call__(scope, receive, send)
 
 
+def database_budget(settings: Settings) -> Any:
+    """The database time each endpoint can afford: a few seconds for /token (a rotation's
+    commit deadline too), AUTHSVC_DB_REQUEST_TIMEOUT elsewhere; none for the static files."""
+    token, other = settings.db_token_timeout, settings.db_request_timeout
+
+    def budget(path: str) -> float | None:
+        if path == "/token":
+            return token
+        return None if path.startswith("/static/") or path.startswith("/health/") else other
+
+    return budget
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings)
@@ -217,6 +246,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state = await build_state(settings, meter)
         app.state.authsvc = state
         state.introspector.near.start()  # the server's, not the CLI's: only it introspects
+        with contextlib.suppress(Exception):  # the high-water mark before the first answer
+            async with asyncio.timeout(settings.db_request_timeout):
+                await state.revocations.refresh_known(lagged=False)
+        state.revocations.start()
         state.keys.start()
         if settings.embedded_database or settings.embedded_redis:
             log.warning(
@@ -231,9 +264,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
             log.warning("authsvc: %s", describe(settings))
         sampler = start_pool_sampler(state)
+        assert state.revocation_hub is not None
+        restore_signals = stop_streams_on_signals(state.revocation_hub)
         try:
             yield
         finally:
+            restore_signals()
             if sampler is not None:
                 sampler.cancel()
             await close_state(state)
@@ -267,6 +303,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from authsvc.passkeys.router import router as passkeys_router
     from authsvc.recovery.router import router as recovery_router
     from authsvc.tokens.router import router as token_router
+    from authsvc.tokens.stream import router as stream_router
     from authsvc.web.headers import SecurityHeaders
     from authsvc.web.router import router as web_router
     from authsvc.web.templating import STATIC_DIR
@@ -277,6 +314,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(oidc_pages)
     app.include_router(oidc_router)
     app.include_router(token_router)
+    app.include_router(stream_router)
     app.include_router(identity_router)
     app.include_router(mfa_router)
     app.include_router(passkeys_router)
@@ -286,13 +324,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_router)
     app.include_router(audit_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    from authsvc.jsonbody import JsonBodyGuard
+
+    app.add_middleware(JsonBodyGuard)  # innermost: its 422s get the security headers too
     app.add_middleware(SecurityHeaders, trusted_proxies=tuple(settings.trusted_proxies))
     observer = RequestObserver(meter)
-    app.add_middleware(RequestContext, max_body=settings.max_body_bytes, observer=observer)
+    budget = database_budget(settings)
+    app.add_middleware(RequestContext, max_body=settings.max_body_bytes, observer=observer,
+                       budget=budget)
     from authsvc.tokens.router import introspect_asgi
 
     app.hot_paths = {
         ("POST", "/introspect"): RequestContext(
+            # No budget on the hot path: an access token's check runs no SQL at all.
             introspect_asgi, max_body=settings.max_body_bytes, observer=observer
         ),
     }

@@ -28,6 +28,8 @@ from authsvc.security.jwt import TokenCodec
 from authsvc.security.passwords import HashingService
 from authsvc.security.policy import PasswordValidator
 from authsvc.sessions.store import SessionStore
+from authsvc.tokens.feed import RevocationFeed
+from authsvc.tokens.hub import RevocationHub
 from authsvc.tokens.introspection import Introspector
 from authsvc.tokens.revocations import RevocationList
 from authsvc.tokens.service import TokenService
@@ -66,3 +68,5 @@ class AppState:
     authorizations: AuthorizationStore = None  # type: ignore[assignment]  # codes, requests
     passkeys: PasskeyRuntime | None = None  # None: passkeys off (see passkeys/relying_party.py)
     extras: dict[str, Any] = field(default_factory=dict)
+    revocation_feed: RevocationFeed | None = None  # numbered revocation events (publish)
+    revocation_hub: RevocationHub | None = None  # this process's GET /revocations/stream

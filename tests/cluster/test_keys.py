@@ -40,3 +40,8 @@ def test_one_users_mfa_keys_and_one_addresss_stuffing_keys_stay_together() -> No
     assert slot(Keys.totp_step(user_id)) == slot(Keys.totp_pending(user_id)) == slot(
         Keys.email_code(user_id, "login"))
     assert slot(Keys.failed_usernames(ip)) == slot(Keys.stuffing_flag(ip))
+
+
+def test_the_revocation_feeds_sequence_and_log_share_a_slot() -> None:
+    # tokens/feed.py numbers an event and appends it to the log in one script.
+    assert slot(Keys.revocation_seq) == slot(Keys.revocation_log)

@@ -151,5 +151,6 @@ async def test_a_refresh_interrupted_by_the_database_leaves_the_old_token_usable
         finally:
             await conn.close()
         assert len(rows) == 2 and sum(r["used_at"] is None for r in rows) == 1
+        flows.past_reuse_grace(state, monkeypatch)  # (within it: the same pair again)
         again = await flows.refresh(api, tokens["refresh_token"])
         assert again.status_code == 400 and again.json()["error"] == "invalid_grant"

@@ -58,7 +58,7 @@ async def test_redis_down_fails_closed_everywhere_and_recovers(
         assert sent.status_code == 200, sent.text
 
 
-async def test_redis_back_empty_resurrects_nothing(make_settings, own_redis) -> None:
+async def test_redis_back_empty_resurrects_nothing(make_settings, own_redis, monkeypatch) -> None:
     async with open_world(make_settings, _NoSink(), redis_url=own_redis.url,
                           redis_timeout=0.5) as world:
         api, state = world.api, world.state
@@ -85,6 +85,7 @@ async def test_redis_back_empty_resurrects_nothing(make_settings, own_redis) -> 
         for token in (revoked["access_token"], family_revoked["access_token"],
                       family_revoked["refresh_token"], spent["refresh_token"]):
             assert (await flows.introspect(api, client, token))["active"] is False, token
+        flows.past_reuse_grace(state, monkeypatch)  # (within it: the same pair again)
         reuse = await flows.refresh(api, spent["refresh_token"])
         assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
         # ... and that reuse revoked the family the spent token belonged to.

@@ -96,6 +96,7 @@ class Server:
 @pytest.fixture
 async def served(own_postgres: PostgresServer, own_database: str, own_redis: infra.RedisServer):
     server = Server(own_database, own_redis.url)
+    server.env["AUTHSVC_REFRESH_REUSE_GRACE"] = "0"  # the strict rule (grace: its own test)
     server.start()
     try:
         await server.wait_workers()

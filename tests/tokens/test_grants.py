@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
+from typing import Any
 
+import pytest
 from jose import jwt
 
+from authsvc.db import utcnow
 from tests import flows
 from tests.infra import Api, unique_email
 
@@ -75,12 +79,15 @@ async def test_refresh_rotates_and_spends_the_old_token(api: Api) -> None:
 
 
 async def test_reused_refresh_token_revokes_the_whole_family(
-    api: Api, service_client: tuple[str, str]
+    api: Api, service_client: tuple[str, str], state: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user = await flows.register(api)
     first = await flows.login(api, user)
     second = (await flows.refresh(api, first["refresh_token"])).json()
 
+    # Past AUTHSVC_REFRESH_REUSE_GRACE (within it, the same client gets the same pair back).
+    later = state.settings.refresh_reuse_grace + 1
+    monkeypatch.setattr(state.tokens, "now", lambda: utcnow() + timedelta(seconds=later))
     replay = await flows.refresh(api, first["refresh_token"])
     assert replay.status_code == 400
     assert replay.json()["error"] == "invalid_grant"

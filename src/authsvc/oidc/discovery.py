@@ -24,6 +24,7 @@ def metadata(settings: Settings, grant_types: list[str]) -> dict[str, Any]:
         "end_session_endpoint": f"{issuer}/logout",
         "introspection_endpoint": f"{issuer}/introspect",
         "revocation_endpoint": f"{issuer}/revoke",
+        "revocation_stream_endpoint": f"{issuer}/revocations/stream",  # authsvc's own (SSE)
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": grant_types,

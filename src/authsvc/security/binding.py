@@ -41,6 +41,11 @@ class ClientBinding:
             bound["ip"] = self._digest("ip", ip or "")
         return bound
 
+    def fingerprint(self, user_agent: str | None, ip: str | None) -> str:
+        """Keyed digests of this client's User-Agent and address, whatever the mode: who is
+        presenting a token (the reuse grace tells a retry from another client's reuse)."""
+        return f"ua={self._digest('ua', user_agent or '')};ip={self._digest('ip', ip or '')}"
+
     def matches(
         self, claim: object, user_agent: str | None, ip: str | None, *, partial: bool = False
     ) -> bool:

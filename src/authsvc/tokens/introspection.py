@@ -3,8 +3,9 @@
 For an active access token in the steady state this costs a lookup in this process's memory of
 tokens found live moments ago (`nearcache.NearCache`, invalidated through pub/sub whenever
 anything is revoked or a user changes) and no I/O at all; otherwise one HMAC check (skipped for
-a token already verified by this process), one pipelined Redis round trip (revocation list
-sentinel, revoked `jti`, revoked family, cached user, the client's rate limit), and no SQL.
+a token already verified by this process), one pipelined Redis round trip (the revocation
+list's marker with its high-water mark, revoked `jti`, revoked family, cached user, the client's
+rate limit), and no SQL.
 Anything not currently valid is `{"active": false}`; when Redis cannot be read the caller gets
 a 503, never `active: true`.
 """
@@ -25,7 +26,7 @@ from authsvc.security import jwt as tokens
 from authsvc.security.binding import ClientBinding
 from authsvc.security.jwt import TokenCodec, TokenError, TokenExpiredError
 from authsvc.tokens.nearcache import MISSING, NearCache
-from authsvc.tokens.revocations import RevocationList
+from authsvc.tokens.revocations import RevocationList, RevocationListUnavailable
 
 INACTIVE: dict[str, Any] = {"active": False}
 Limit = tuple[str, str, Any, int]  # (bucket, subject, ratelimit.Rate, requests to count)
@@ -210,7 +211,7 @@ class Introspector:
         sid = claims.get("sid")
         for _attempt in range(2):
             pipe = self.redis.pipeline(transaction=False)
-            pipe.exists(Keys.revocations_loaded)
+            pipe.get(Keys.revocations_loaded)
             pipe.exists(Keys.revoked_jti(claims["jti"]))
             pipe.exists(Keys.revoked_family(sid) if sid else Keys.revoked_family("-"))
             pipe.get(Keys.user(claims["sub"]) if with_user else
@@ -227,12 +228,13 @@ class Introspector:
                     raise answer
             if hit is not None:
                 await self.limiter.settle(answers[4], *hit)
-            loaded, jti_revoked, family_revoked, cached = answers[:4]
-            if loaded:
-                return bool(jti_revoked or family_revoked), cached
-            # Redis lost the list (restart, failover, FLUSHALL): rebuild it before answering.
+            marker, jti_revoked, family_revoked, cached = answers[:4]
+            if not self.revocations.is_behind(marker):
+                return bool(jti_revoked or family_revoked), cached  # a client token's: its client
+            # Redis lost the list (restart, FLUSHALL) or is behind (an older snapshot, a lagging
+            # replica): rebuild it before answering.
             await self.revocations.ensure_loaded()
-        raise RuntimeError("the revocation list could not be loaded")
+        raise RevocationListUnavailable()  # lost again at once: an outage, 503
 
     @staticmethod
     def _access_body(claims: dict[str, Any], view: UserView | None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Uuid
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from authsvc.db import Base, utcnow
@@ -43,6 +43,9 @@ class RefreshToken(Base):
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Who spent it (their binding) and what they got (encrypted): the reuse grace's replay.
+    spent_binding: Mapped[str | None] = mapped_column(String(64))
+    successor: Mapped[str | None] = mapped_column(Text)
 
 
 class Revocation(Base):

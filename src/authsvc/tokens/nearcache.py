@@ -42,7 +42,9 @@ class NearCache:
         self._entries: dict[str, tuple[float, Any]] = {}
         self._task: asyncio.Task[None] | None = None
         self._connection: Any = None  # the subscription's connection
-        # Other per-process memories dropped by the same messages (the client cache, the keys).
+        # (message text) -> None, for every invalidation heard; "reconnected" after a (re)connect
+        # (messages may have been lost). Other per-process memories (the client cache, the
+        # signing keys) are dropped by the same messages.
         self.listeners: list[Any] = []
 
     # ------------------------------------------------------------------ reads
@@ -88,16 +90,17 @@ class NearCache:
             self._task = None
         self.live = False
 
+    def _tell(self, data: Any) -> None:
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+        for listener in self.listeners:
+            try:
+                listener(text)
+            except Exception:  # noqa: BLE001 - one listener's failure must not stop the others
+                log.exception("invalidation listener failed")
+
     def _reconnected(self, connection: Any) -> None:
         self.forget_all()
         self._tell("reconnected")
-
-    def _tell(self, what: str) -> None:
-        for listener in self.listeners:
-            try:
-                listener(what)
-            except Exception:  # noqa: BLE001 - one listener's failure must not stop the others
-                log.exception("invalidation listener failed")
 
     async def _listen(self) -> None:
         delay = 0.1
@@ -117,9 +120,7 @@ class NearCache:
                         delay = 0.1
                     elif message["type"] == "message":
                         self.forget_all()
-                        data = message.get("data")
-                        self._tell(data.decode("utf-8", "replace")
-                                   if isinstance(data, bytes) else str(data))
+                        self._tell(message.get("data"))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure: off until subscribed again

@@ -5,14 +5,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Text, cast, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.db import utcnow
 from authsvc.tokens.models import RefreshFamily, RefreshToken, Revocation
+
+# pg_advisory_xact_lock key of the revocation list ("authsvc:rev" as an integer).
+REVOCATION_LOCK = 0x61757468_72657631 & 0x7FFF_FFFF_FFFF_FFFF
 
 
 class TokenRepository:
@@ -31,20 +35,72 @@ class TokenRepository:
     async def get_family(self, family_id: uuid.UUID) -> RefreshFamily | None:
         return await self.session.get(RefreshFamily, family_id)
 
-    async def spend_refresh(self, jti: str) -> uuid.UUID | None:
-        """Mark an unused, unexpired refresh token used; its family id, or None if it was not.
+    @property
+    def _postgres(self) -> bool:
+        bind = self.session.bind
+        return bind is None or bind.dialect.name == "postgresql"
 
-        One UPDATE ... WHERE used_at IS NULL: of N concurrent spends, the database lets one win.
+    async def spend_refresh(
+        self, jti: str, binding: str | None = None, deadline: float | None = None
+    ) -> uuid.UUID | None:
+        """Mark an unused, unexpired refresh token used (by `binding`); its family id, or None.
+
+        One UPDATE ... WHERE used_at IS NULL: of N concurrent spends, the database lets one win
+        (the others wait on the row and then find it spent). On PostgreSQL the same statement
+        sets the transaction's commit deadline, `deadline` seconds from now by the database's
+        clock: a deferred trigger (migration 0004) refuses a COMMIT that arrives later.
         """
         now = utcnow()
+        returning: list[Any] = [RefreshToken.family_id]
+        if deadline is not None and self._postgres:
+            returning.append(func.set_config(
+                "authsvc.commit_deadline",
+                cast(func.clock_timestamp() + func.make_interval(0, 0, 0, 0, 0, 0, deadline),
+                     Text), True))
         result = await self.session.execute(
             update(RefreshToken)
             .where(RefreshToken.jti == jti, RefreshToken.used_at.is_(None),
                    RefreshToken.expires_at > now)
-            .values(used_at=now)
-            .returning(RefreshToken.family_id)
+            .values(used_at=now, spent_binding=binding)
+            .returning(*returning)
         )
-        return result.scalar_one_or_none()
+        row = result.first()
+        return row[0] if row is not None else None
+
+    async def keep_successor(self, jti: str, successor: str) -> None:
+        """Remember (encrypted) the answer the spend of `jti` produced, for the reuse grace."""
+        await self.session.execute(
+            update(RefreshToken).where(RefreshToken.jti == jti).values(successor=successor)
+        )
+
+    async def next_revocation_mark(self) -> int:
+        """The revoking transaction's high-water mark (a sequence value; 0 without PostgreSQL).
+
+        Takes the revocation lock shared: a reload of the list (`lock_revocations`) waits for
+        every revoking transaction in flight, so it never reads past an uncommitted one.
+        """
+        if not self._postgres:
+            return 0
+        row = (await self.session.execute(text(
+            "SELECT pg_advisory_xact_lock_shared(:key), nextval('revocation_seq')"
+        ), {"key": REVOCATION_LOCK})).one()
+        return int(row[1])
+
+    async def lock_revocations(self) -> int:
+        """Wait for the revoking transactions in flight; the mark the list is complete up to."""
+        if not self._postgres:
+            return 0
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                   {"key": REVOCATION_LOCK})
+        return await self.revocation_mark()
+
+    async def revocation_mark(self) -> int:
+        """The highest mark handed out so far (committed or in flight); 0 without PostgreSQL."""
+        if not self._postgres:
+            return 0
+        row = (await self.session.execute(
+            text("SELECT last_value, is_called FROM revocation_seq"))).one()
+        return int(row[0]) if row[1] else 0
 
     async def get_refresh(self, jti: str) -> RefreshToken | None:
         return await self.session.get(RefreshToken, jti)

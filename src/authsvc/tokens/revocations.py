@@ -1,14 +1,28 @@
 """The revocation list: Redis in front (read on every introspection), PostgreSQL behind it.
 
-Every revocation is written to both. Redis keys live only as long as the token they kill could.
-A sentinel key says "the list in Redis is complete"; when Redis comes back empty (restart,
-failover, FLUSHALL) the sentinel is gone, and the first reader reloads the list from the database
-before it answers, so a Redis that loses its data resurrects no revoked token.
+Every revocation is written to both: first to PostgreSQL, in the revoking transaction, which also
+takes the next *high-water mark* from a sequence; then, once that transaction has committed, to
+Redis (the entry, and the mark raised in the list's "complete" marker, in one script). Redis keys
+live only as long as the token they kill could.
+
+The marker says "the list in Redis is complete up to mark M". Each process knows the highest
+mark handed out (its own revocations, the marks published with every revocation, and a poll of
+the sequence every `AUTHSVC_REVOCATION_MARK_POLL` seconds). A reader that finds the marker gone
+(restart, FLUSHALL) or *behind* (a Redis restored from an older snapshot, a failover to a lagging
+replica) reloads the list from the database before it answers.
+
+Why the order cannot lose an acknowledged revocation: the Redis write comes after the commit, so
+a reload that runs in between finds the revocation in the database; a reload takes the
+revocation lock exclusively (revoking transactions hold it shared), so it never reads the
+database past a revocation that is in flight; and a revocation that commits after a reload read
+the database carries a mark above the reloaded one, so the marker it finds is behind until the
+revocation's own write raised it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -18,12 +32,30 @@ from datetime import datetime
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from authsvc.db import after_commit
+from authsvc.errors import ServiceUnavailable
 from authsvc.kv import Keys
 from authsvc.tokens.repository import TokenRepository
 
 Notify = Callable[[str], Awaitable[None]]
+Announce = Callable[..., Awaitable[object]]  # (reason, jti=, family=, sid=, sub=): the feed
 
 log = logging.getLogger("authsvc.revocations")
+
+# KEYS[1] an entry, KEYS[2] the marker; ARGV[1] the entry's value, ARGV[2] its TTL, ARGV[3] its
+# mark. The marker is raised only where it exists: a missing marker already means "reload".
+_WRITE = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+local mark = redis.call('GET', KEYS[2])
+if mark and tonumber(mark) < tonumber(ARGV[3]) then
+  redis.call('SET', KEYS[2], ARGV[3])
+end
+return 1
+"""
+
+
+class RevocationListUnavailable(ServiceUnavailable):
+    description = "The revocation list is being rebuilt; try again shortly."
 
 
 def _ttl_until(expires_at: datetime | int) -> int:
@@ -31,52 +63,164 @@ def _ttl_until(expires_at: datetime | int) -> int:
     return max(1, end - int(time.time()) + 60)
 
 
+def parse_mark(value: bytes | str | None) -> int | None:
+    """The marker's mark, or None when there is no (usable) marker."""
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
 class RevocationList:
     def __init__(
         self, redis: Redis, sessions: async_sessionmaker[AsyncSession],
-        notify: Notify | None = None,
+        notify: Notify | None = None, announce: Announce | None = None, poll: float = 1.0,
     ) -> None:
         self._notify = notify  # tells every process's introspection cache
+        self.announce = announce  # tells resource servers (GET /revocations/stream)
         self.redis = redis
         self._sessions = sessions
         self._reload_lock = asyncio.Lock()
+        self._write = redis.register_script(_WRITE)
+        self.known = 0  # the highest mark this process knows was handed out
+        self.poll = poll
+        self._polled: int | None = None
+        self._task: asyncio.Task[None] | None = None
 
+    # ------------------------------------------------------------------ writes
     async def revoke_jti(
-        self, session: AsyncSession, jti: str, expires_at: datetime, reason: str
+        self, session: AsyncSession, jti: str, expires_at: datetime, reason: str, **ids: str
     ) -> None:
+        """`ids`: what else the event names (`sid`, `family`, `sub`)."""
         await TokenRepository(session).add_revocation(jti, expires_at, reason)
-        await self.redis.set(Keys.revoked_jti(jti), reason, ex=_ttl_until(expires_at))
-        if self._notify is not None:
-            await self._notify(f"jti:{jti}")
+        mark = await self._mark(session)
+        self._after_commit(session, Keys.revoked_jti(jti), reason, expires_at, mark, f"jti:{jti}",
+                           {"jti": jti, **ids})
 
     async def revoke_family(
         self, session: AsyncSession, family_id: uuid.UUID, expires_at: datetime, reason: str
     ) -> None:
         await TokenRepository(session).revoke_family(family_id, reason)
-        await self.mark_family(family_id, expires_at, reason)
+        mark = await self._mark(session)
+        # access tokens carry their family as `sid`
+        self._after_commit(session, Keys.revoked_family(str(family_id)), reason, expires_at,
+                           mark, f"family:{family_id}",
+                           {"family": str(family_id), "sid": str(family_id)})
 
-    async def mark_family(self, family_id: uuid.UUID, expires_at: datetime, reason: str) -> None:
-        await self.redis.set(Keys.revoked_family(str(family_id)), reason, ex=_ttl_until(expires_at))
-        if self._notify is not None:
-            await self._notify(f"family:{family_id}")
+    async def _mark(self, session: AsyncSession) -> int:
+        """One mark a transaction, however many revocations it makes."""
+        mark = session.info.get("revocation_mark")
+        if mark is None:
+            mark = await TokenRepository(session).next_revocation_mark()
+            session.info["revocation_mark"] = mark
+        return int(mark)
+
+    def _after_commit(self, session: AsyncSession, key: str, reason: str,
+                      expires_at: datetime, mark: int, what: str, ids: dict[str, str]) -> None:
+        async def write() -> None:
+            self.seen(mark)  # committed: this process never accepts a marker below it again
+            await self.write(key, reason, expires_at, mark)
+            if self._notify is not None:
+                await self._notify(f"{what}@{mark}")
+            if self.announce is not None:
+                await self.announce(reason, **ids)
+
+        after_commit(session, write)
+
+    def announce_after_commit(self, session: AsyncSession, reason: str, **ids: str) -> None:
+        """Tell resource servers (GET /revocations/stream) once the transaction committed: an
+        event heard before the commit would let them cache the still-active answer again."""
+        announce = self.announce
+        if announce is not None:
+            async def send() -> None:
+                await announce(reason, **ids)
+
+            after_commit(session, send)
+
+    async def write(self, key: str, reason: str, expires_at: datetime | int, mark: int) -> None:
+        """The Redis side of one committed revocation. If Redis refuses it, the marker is
+        dropped (best effort) so that every reader reloads; the caller sees the outage."""
+        try:
+            await self._write(keys=[key, Keys.revocations_loaded],
+                              args=[reason, _ttl_until(expires_at), mark])
+        except Exception:
+            with contextlib.suppress(Exception):
+                await self.redis.delete(Keys.revocations_loaded)
+            raise
+
+    def seen(self, mark: int) -> None:
+        if mark > self.known:
+            self.known = mark
+
+    def seen_message(self, message: str) -> None:
+        """An invalidation message `what@mark` (from another process): learn its mark."""
+        _, _, mark = message.rpartition("@")
+        if mark.isdigit():
+            self.seen(int(mark))
+
+    # ------------------------------------------------------------------ reads
+    def is_behind(self, marker: bytes | str | None) -> bool:
+        """Is Redis's list (its marker's value) missing or older than what was revoked?"""
+        mark = parse_mark(marker)
+        return mark is None or mark < self.known
 
     async def ensure_loaded(self) -> None:
-        """Rebuild the Redis side from the database if Redis lost it. Idempotent."""
+        """Rebuild the Redis side from the database if Redis lost it or is behind. Idempotent."""
         async with self._reload_lock:
-            if await self.redis.exists(Keys.revocations_loaded):
+            if not self.is_behind(await self.redis.get(Keys.revocations_loaded)):
                 return
             async with self._sessions() as session:
                 repo = TokenRepository(session)
+                mark = await repo.lock_revocations()
                 jtis = await repo.live_revocations()
                 families = await repo.revoked_families()
+                await session.rollback()  # releases the lock
             pipe = self.redis.pipeline(transaction=False)
             for jti, expires_at in jtis:
                 pipe.set(Keys.revoked_jti(jti), "reloaded", ex=_ttl_until(expires_at))
             for family_id, expires_at in families:
                 pipe.set(Keys.revoked_family(str(family_id)), "reloaded", ex=_ttl_until(expires_at))
-            pipe.set(Keys.revocations_loaded, str(int(time.time())))
+            pipe.set(Keys.revocations_loaded, str(mark))  # last: complete up to `mark`
             await pipe.execute()
+            self.seen(mark)
             log.warning(
-                "revocation list reloaded into Redis: %d tokens, %d families",
-                len(jtis), len(families),
+                "revocation list reloaded into Redis: %d tokens, %d families, mark %d",
+                len(jtis), len(families), mark,
             )
+
+    # ------------------------------------------------------------- mark poll
+    async def refresh_known(self, *, lagged: bool) -> None:
+        """Learn the database's mark. `lagged`: adopt the value read one poll earlier, so a
+        revocation between its commit and its Redis write is not mistaken for a lost list."""
+        async with self._sessions() as session:
+            mark = await TokenRepository(session).revocation_mark()
+        if not lagged:
+            self.seen(mark)
+        elif self._polled is not None:
+            self.seen(self._polled)
+        self._polled = mark
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._poll_marks(), name="authsvc-revocation-mark")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._task, timeout=2.0)
+            self._task = None
+
+    async def _poll_marks(self) -> None:
+        first = True
+        while True:
+            try:
+                await self.refresh_known(lagged=not first)
+                first = False
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a database outage: keep what we know
+                log.debug("revocation mark poll failed: %s", type(exc).__name__)
+            await asyncio.sleep(self.poll)

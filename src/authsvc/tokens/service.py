@@ -2,11 +2,17 @@
 
 Access tokens are short JWTs carrying the family id as `sid`; refresh tokens are JWTs of `typ`
 refresh whose `jti` is recorded, so each can be spent once. Spending one twice revokes its
-whole family, the family's access tokens with it.
+whole family, the family's access tokens with it — except that rotation is retry-safe: within
+`AUTHSVC_REFRESH_REUSE_GRACE` seconds of the first use, the same client (same binding)
+presenting the just-spent token again gets the very same successor pair (kept encrypted with
+the spent token), so two tabs, a retry after a timeout or an answer lost with a killed worker
+cost nobody their session. A family still never has more than one live refresh token.
 """
 
 from __future__ import annotations
 
+import hmac
+import json
 import secrets
 import time
 import uuid
@@ -18,12 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.audit.service import AuditLog
 from authsvc.config import Settings
-from authsvc.db import utcnow
+from authsvc.db import commit, utcnow
 from authsvc.errors import InvalidGrant, InvalidRequest
 from authsvc.identity.models import User
 from authsvc.ops.meter import Meter
 from authsvc.security import jwt as tokens
 from authsvc.security.binding import ClientBinding
+from authsvc.security.crypto import DecryptionError, Encryptor
 from authsvc.security.jwt import TokenCodec, TokenError
 from authsvc.tokens.models import RefreshFamily, RefreshToken
 from authsvc.tokens.repository import TokenRepository
@@ -92,6 +99,8 @@ class TokenService:
         self.binding = binding
         self.revocations = revocations
         self.audit = audit
+        self._successors = Encryptor.from_settings(settings, "refresh-successor")
+        self.now = utcnow  # the reuse grace's clock (tests move it)
 
     # ------------------------------------------------------------------- issuing
     def _access_claims(
@@ -218,16 +227,21 @@ class TokenService:
                                     client_ip=client.ip, where="refresh")
             raise InvalidGrant(REFRESH_INVALID)
         repo = TokenRepository(session)
-        family_id = await repo.spend_refresh(claims["jti"])
+        spender = self._spender(client)
+        # The deadline: a COMMIT arriving after the /token budget is refused by the database,
+        # so a rotation answered 503 (timed out) is never committed later.
+        family_id = await repo.spend_refresh(claims["jti"], spender,
+                                             deadline=self.settings.db_token_timeout)
         if family_id is None:
-            await self._refuse_spent(session, claims, client)
-        family = await repo.get_family(family_id) if family_id else None
+            return await self._spent_again(session, claims, client, spender)
+        family = await repo.get_family(family_id)
         if family is None or family.revoked_at is not None or str(family.id) != claims.get("sid"):
             raise InvalidGrant(REFRESH_INVALID)
         user: User | None = await load_user(family.user_id)
         if user is None or not user.is_active:
             await self.revocations.revoke_family(session, family.id, family.expires_at,
                                                  "user_inactive")
+            await commit(session)
             raise InvalidGrant(REFRESH_INVALID)
         access = self.codec.encode(self._access_claims(
             sub=str(user.id), sid=str(family.id), roles=list(user.roles or []),
@@ -235,32 +249,69 @@ class TokenService:
             client_id=family.client_id, client=client,
         ))
         refresh = await self._new_refresh(session, family, str(user.id), client)
+        body = self._body(access, family.scope, refresh)
+        if self.settings.refresh_reuse_grace > 0:
+            sealed = self._successors.encrypt(json.dumps(body).encode())
+            await repo.keep_successor(claims["jti"], sealed)
         self.meter.token("refreshed")
-        return self._body(access, family.scope, refresh)
+        return body
 
-    async def _refuse_spent(self, session: AsyncSession, claims: dict[str, Any],
-                            client: Client) -> None:
-        """The token exists but was spent (or expired): reuse → revoke the family, atomically
-        with respect to the rotation that spent it (both go through the same row)."""
+    def _spender(self, client: Client) -> str:
+        """Who presents the token: the User-Agent and the address (keyed digests), in every
+        binding mode, so that a reuse from another client is never taken for a retry."""
+        return self.binding.fingerprint(client.user_agent, client.ip)
+
+    async def _spent_again(self, session: AsyncSession, claims: dict[str, Any],
+                           client: Client, spender: str) -> dict[str, Any]:
+        """The token exists but was spent (or expired). The same client within the grace
+        window gets the same answer again; any other reuse revokes the family (RFC 9700
+        §4.14), atomically with respect to the rotation that spent it (the same row)."""
         repo = TokenRepository(session)
         known = await repo.get_refresh(claims["jti"])
         if known is None or known.used_at is None:
             raise InvalidGrant(REFRESH_INVALID)
         family = await repo.get_family(known.family_id)
-        if family is not None:
-            await self.revocations.revoke_family(session, family.id, family.expires_at,
-                                                 "refresh_token_reuse")
-            # Commit the revocation even though the request fails.
-            await session.commit()
-            await self.audit.record("token_reuse", user_id=family.user_id, client_ip=client.ip,
-                                    family=str(family.id))
+        if family is None or family.revoked_at is not None:
+            raise InvalidGrant(REFRESH_INVALID)
+        replay = await self._replay(repo, known, spender)
+        if replay is not None:
+            return replay
+        await self.revocations.revoke_family(session, family.id, family.expires_at,
+                                             "refresh_token_reuse")
+        await commit(session)  # the revocation stands although the request fails
+        await self.audit.record("token_reuse", user_id=family.user_id, client_ip=client.ip,
+                                family=str(family.id))
         raise InvalidGrant(REFRESH_INVALID)
+
+    async def _replay(self, repo: TokenRepository, spent: RefreshToken,
+                      spender: str) -> dict[str, Any] | None:
+        """The successor pair of `spent`, if this is a retry the grace window allows: the
+        same binding, within the window, and the successor refresh token still unspent."""
+        grace = self.settings.refresh_reuse_grace
+        if grace <= 0 or not spent.successor or not spent.spent_binding or spent.used_at is None:
+            return None
+        used_at = spent.used_at.replace(tzinfo=spent.used_at.tzinfo or UTC)
+        if (self.now() - used_at).total_seconds() > grace:
+            return None
+        if not hmac.compare_digest(spent.spent_binding, spender):
+            return None
+        try:
+            body: dict[str, Any] = json.loads(self._successors.decrypt(spent.successor))
+            successor = self.codec.decode(body["refresh_token"], typ=tokens.REFRESH)
+        except (DecryptionError, TokenError, ValueError, KeyError):
+            return None
+        current = await repo.get_refresh(str(successor["jti"]))
+        if current is None or current.used_at is not None:
+            return None  # it rotated on since: this is no retry of the last rotation
+        return body
 
     # -------------------------------------------------------------------- revoke
     async def revoke_access(self, session: AsyncSession, claims: dict[str, Any],
                             reason: str) -> None:
         expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
-        await self.revocations.revoke_jti(session, claims["jti"], expires, reason)
+        sid = claims.get("sid") or ""
+        await self.revocations.revoke_jti(session, claims["jti"], expires, reason, sid=sid,
+                                          family=sid, sub=str(claims.get("sub") or ""))
         self.meter.token("revoked")
 
     async def revoke_family_of(self, session: AsyncSession, sid: str | None, reason: str) -> None:
@@ -286,6 +337,7 @@ class TokenService:
             await self.revocations.revoke_family(session, family.id, family.expires_at, reason)
             self.meter.token("revoked")
             count += 1
+        self.revocations.announce_after_commit(session, reason, sub=str(user_id))  # all of them
         return count
 
     async def revoke_client_families(self, session: AsyncSession, client_id: str,
