@@ -94,6 +94,7 @@ PROD_ENV=(
     "AUTHSVC_JWT_SECRET=$JWT_SECRET"
     "AUTHSVC_ENCRYPTION_KEY=$ENCRYPTION_KEY"
     "AUTHSVC_ISSUER=$ISSUER"
+    AUTHSVC_MAIL_TRANSPORT=log  # no SMTP server here: production refuses to start without this
 )
 
 "${CLEAN[@]}" authsvc --help >"$TMP/help.log" 2>&1 \

@@ -74,4 +74,18 @@ case ",$EXTRAS," in
         ;;
 esac
 
+# The accessibility test injects axe-core (an npm package) into Chromium: with the test extras,
+# install it beside the venv's packages ($VENV/node/node_modules/axe-core/axe.min.js).
+AXE_VERSION=4.11.0
+case ",$EXTRAS," in
+    *,test,*|*,dev,*)
+        if command -v npm >/dev/null 2>&1; then
+            run npm install --no-save --no-audit --no-fund --loglevel=error \
+                --prefix "$VENV/node" "axe-core@$AXE_VERSION"
+        else
+            log "WARNING: npm not found: the accessibility test needs axe-core (scripts/services.sh installs npm)"
+        fi
+        ;;
+esac
+
 log "done: $VENV (extras: ${EXTRAS:-none})"

@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 export VENV
 
-bash scripts/install.sh
+# services.sh first: it installs the Debian packages (npm among them) that install.sh may use.
 bash scripts/services.sh
+bash scripts/install.sh
 
 echo "[test] + $VENV/bin/pytest $*"
 rc=0

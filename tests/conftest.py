@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -54,6 +55,9 @@ def make_settings(database_url: str, redis_url: str) -> Any:
             "jwt_secret": "test-jwt-secret-that-is-long-enough-0123456789",
             "encryption_key": "test-encryption-key-long-enough-0123456789",
             "issuer": "http://authsvc.test",
+            # Apps of one run share the database but not their SMTP servers: each app sends only
+            # its own mail (replicas of one service share a queue; the outbox tests do so).
+            "mail_queue": f"test-{uuid.uuid4().hex[:16]}",
         }
         values.update(overrides)
         return load_settings(**values)

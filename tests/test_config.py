@@ -83,6 +83,7 @@ PRODUCTION = {
     "redis_url": "redis://cache:6379/0",
     "jwt_secret": GOOD,
     "encryption_key": GOOD,
+    "smtp_host": "mail.internal",  # production needs a mail transport (issue 14)
 }
 
 
@@ -100,6 +101,7 @@ def test_production_starts_with_proper_settings() -> None:
         ({"database_url": None}, "AUTHSVC_DATABASE_URL"),
         ({"redis_url": None}, "AUTHSVC_REDIS_URL"),
         ({"encryption_key": "short"}, "AUTHSVC_ENCRYPTION_KEY"),
+        ({"smtp_host": None}, "AUTHSVC_SMTP_HOST"),
     ],
 )
 def test_production_refuses_weak_settings(override, named) -> None:
@@ -127,3 +129,14 @@ def test_development_generates_and_keeps_a_local_jwt_key(tmp_path: Path) -> None
     second = load_settings(data_dir=tmp_path / "data").jwt_key
     assert first == second and len(first) >= 32
     assert (tmp_path / "data" / "jwt_secret").stat().st_mode & 0o077 == 0
+
+
+def test_the_data_directory_is_per_user_and_absolute(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("AUTHSVC_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert load_settings().data_dir == tmp_path / "xdg" / "authsvc"
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/ignored")  # the spec: relative paths are invalid
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert load_settings().data_dir == tmp_path / "home" / ".local" / "share" / "authsvc"
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(data_dir="mine").data_dir == tmp_path / "mine"  # the setting wins

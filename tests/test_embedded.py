@@ -79,3 +79,73 @@ def test_production_refuses_to_start_and_names_the_setting(tmp_path: Path) -> No
     assert result.returncode == 2
     assert "AUTHSVC_JWT_SECRET" in result.stderr
     assert "short" not in result.stderr.replace("short ", "")
+
+
+async def test_sqlite_reads_back_aware_utc_datetimes(tmp_path: Path) -> None:
+    """Every DateTime column, read through the ORM or as a bare column, is aware UTC on SQLite
+    (naive ones made the reset and verification spends raise TypeError)."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sqlalchemy import select
+
+    from authsvc.db import make_engine, make_sessionmaker
+    from authsvc.migrate import upgrade
+    from authsvc.tokens.models import Revocation
+
+    engine = make_engine(load_settings(data_dir=tmp_path))
+    try:
+        await upgrade(engine)
+        factory = make_sessionmaker(engine)
+        plus_two = datetime(2030, 1, 1, 14, 0, tzinfo=timezone(timedelta(hours=2)))
+        async with factory() as session:
+            session.add(Revocation(jti="j1", expires_at=plus_two, reason="test",
+                                   created_at=datetime.now(UTC)))
+            await session.commit()
+        async with factory() as session:
+            (expires,) = (await session.execute(select(Revocation.expires_at))).one()
+            row = (await session.execute(select(Revocation))).scalar_one()
+        assert expires == row.expires_at == datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+        assert expires.tzinfo is not None and row.created_at.tzinfo is not None
+        assert row.expires_at > datetime.now(UTC)  # comparable with aware "now"
+    finally:
+        await engine.dispose()
+
+
+def test_one_data_directory_whatever_the_working_directory(tmp_path: Path) -> None:
+    """`cd elsewhere && authsvc create-client` reaches the same database as before; the CLI names
+    the database and data directory on stderr, and `migrate` says what it did."""
+    import sqlite3
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHSVC_")}
+    env.update(XDG_DATA_HOME=str(tmp_path / "xdg"), AUTHSVC_BCRYPT_ROUNDS="4")
+    data = tmp_path / "xdg" / "authsvc"
+    cli = [sys.executable, "-m", "authsvc"]
+    first, second = tmp_path / "one", tmp_path / "two"
+    first.mkdir()
+    second.mkdir()
+
+    def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([*cli, *args], env=env, cwd=cwd, capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done
+
+    migrated = run("migrate", cwd=first)
+    assert "created " in migrated.stderr and "tables" in migrated.stderr
+    assert "applied revision" in migrated.stderr
+    again = run("migrate", cwd=second)
+    assert "already up to date" in again.stderr and "created" not in again.stderr
+    ids = []
+    for where in (first, second):
+        created = run("create-client", f"app-{where.name}", cwd=where)
+        ids.append(json.loads(created.stdout)["client_id"])  # stdout: one JSON object
+        assert f"SQLite file {data / 'authsvc.sqlite3'}" in created.stderr
+        assert f"data directory: {data}" in created.stderr
+    admin = subprocess.run([*cli, "create-admin", "a@example.com", "--password-stdin"], env=env,
+                           cwd=second, input="Admin-Password-123\n", capture_output=True,
+                           text=True, timeout=60)
+    assert admin.returncode == 0 and str(data) in admin.stderr
+    assert not (first / ".authsvc").exists() and not (second / ".authsvc").exists()
+    with sqlite3.connect(data / "authsvc.sqlite3") as db:
+        rows = {row[0] for row in db.execute("SELECT client_id FROM clients")}
+    assert rows == set(ids)

@@ -69,15 +69,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
               "AUTHSVC_REDIS_URL to run several workers", file=sys.stderr)
         return 2
     if settings.embedded_database:
-        asyncio.run(_migrate(settings))
+        print(f"authsvc: {asyncio.run(_migrate(settings)).summary()}", file=sys.stderr)
     _ = settings.jwt_key  # create the development key once, before the workers start
     _ = settings.data_key
+    mail = ("mail only written to the log" if settings.mail_by_log
+            else f"mail via {settings.smtp_host}:{settings.smtp_port}")
     print(f"authsvc: {settings.env} profile, {settings.resolved_database_url.split('://')[0]}"
           f", {'in-process Redis stand-in' if settings.embedded_redis else 'Redis'}"
-          f", listening on http://{args.host}:{args.port}", file=sys.stderr)
+          f", {mail}, listening on http://{args.host}:{args.port}", file=sys.stderr)
     from authsvc.passkeys.relying_party import describe
 
     print(f"authsvc: {describe(settings)}", file=sys.stderr)
+    _print_storage(settings)
     from authsvc.logging_setup import configure_logging
 
     configure_logging(settings)
@@ -113,21 +116,27 @@ def _run_uvicorn(uvicorn: Any, args: argparse.Namespace, settings: Settings) -> 
     )
 
 
-async def _migrate(settings: Settings) -> None:
+async def _migrate(settings: Settings) -> Any:
     from authsvc.db import make_engine
     from authsvc.migrate import upgrade
 
     engine = make_engine(settings)
     try:
-        await upgrade(engine)
+        return await upgrade(engine)
     finally:
         await engine.dispose()
 
 
+def _print_storage(settings: Settings) -> None:
+    """The database and data directory in use, on stderr (stdout stays the command's answer)."""
+    for line in settings.storage_lines():
+        print(f"authsvc: {line}", file=sys.stderr)
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings()
-    asyncio.run(_migrate(settings))
-    print("authsvc: database is up to date", file=sys.stderr)
+    _print_storage(settings)
+    print(f"authsvc: {asyncio.run(_migrate(settings)).summary()}", file=sys.stderr)
     return 0
 
 
@@ -144,6 +153,7 @@ def _read_password(from_stdin: bool) -> str:
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
     settings = _settings()
+    _print_storage(settings)
     password = _read_password(args.password_stdin)
 
     async def work(state: Any, session: Any) -> int:
@@ -169,6 +179,7 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 
 def cmd_create_client(args: argparse.Namespace) -> int:
     settings = _settings()
+    _print_storage(settings)
 
     async def work(state: Any, session: Any) -> int:
         from authsvc.clients.registration import ClientSpec

@@ -40,6 +40,18 @@ class ConfigError(ValueError):
     """The configuration cannot be used; the message names the setting."""
 
 
+def default_data_dir() -> Path:
+    """One per-user place, whatever the working directory (XDG Base Directory Specification):
+    `$XDG_DATA_HOME/authsvc`, else `~/.local/share/authsvc`. `AUTHSVC_DATA_DIR` overrides it."""
+    base = os.environ.get("XDG_DATA_HOME", "")
+    if base and Path(base).is_absolute():
+        return Path(base) / "authsvc"
+    try:
+        return Path.home() / ".local" / "share" / "authsvc"
+    except RuntimeError:  # no HOME and no passwd entry (a container's arbitrary uid)
+        return Path(".authsvc").absolute()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AUTHSVC_",
@@ -51,7 +63,7 @@ class Settings(BaseSettings):
 
     env: Environment = "development"
     config_file: Path | None = None
-    data_dir: Path = Path(".authsvc")
+    data_dir: Path = Field(default_factory=lambda: default_data_dir())
 
     # Storage
     database_url: str | None = None
@@ -120,6 +132,13 @@ class Settings(BaseSettings):
     password_require_digits: bool = True
     password_require_special: bool = True
     hash_threads: int = Field(0, ge=0, le=64)  # 0: one per core
+    # Breached passwords: `hibp` asks a k-anonymity range API (api.pwnedpasswords.com or a
+    # mirror) about every new password; a file of SHA-1 digests is checked with either value.
+    breached_passwords: Literal["off", "hibp"] = "off"  # noqa: S105 - a mode, not a secret
+    breached_passwords_url: str = "https://api.pwnedpasswords.com"  # noqa: S105
+    breached_passwords_timeout: float = Field(2.0, gt=0, le=30)
+    breached_passwords_fail: Literal["open", "closed"] = "open"  # noqa: S105
+    breached_passwords_file: Path | None = None
 
     # Brute force and rate limits
     lockout_max_attempts: int = Field(5, ge=1)
@@ -167,8 +186,16 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
     smtp_timeout: float = Field(10.0, gt=0)
-    smtp_retries: int = Field(3, ge=0, le=10)
+    smtp_retries: int = Field(8, ge=0, le=20)  # tries after the first, from the outbox
     smtp_ca_file: Path | None = None  # CA bundle for the server certificate; None: system CAs
+    # smtp: AUTHSVC_SMTP_HOST must be set. log: mails are only written to the log (refused in
+    # production unless set explicitly). Unset: smtp with a host, else log (not in production).
+    mail_transport: Literal["smtp", "log"] | None = None
+    mail_queue: str = Field("authsvc", min_length=1, max_length=64)  # outbox rows of this service
+    mail_retry_backoff: float = Field(10.0, gt=0, le=3600)  # seconds before the 1st retry, doubling
+    mail_retry_backoff_max: float = Field(3600.0, gt=0)
+    mail_poll_interval: float = Field(2.0, gt=0, le=300)  # how often a worker looks for due mail
+    mail_retention: int = Field(604_800, ge=60)  # seconds sent/failed rows (no body) are kept
     public_url: str | None = None
     reset_token_ttl: int = Field(1800, ge=60)
     verify_token_ttl: int = Field(86_400, ge=60)
@@ -179,6 +206,15 @@ class Settings(BaseSettings):
     session_idle_timeout: int = Field(1800, ge=30)
     session_absolute_timeout: int = Field(43_200, ge=60)
     allowed_redirect_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Branding of the pages: templates that override ours (by file name), the product's name,
+    # a logo (a same-origin path or a data: URL: the pages' CSP loads images from nowhere else),
+    # and colours (#rrggbb) served as CSS custom properties from /branding.css.
+    page_templates_dir: Path | None = None
+    product_name: str = Field("authsvc", min_length=1, max_length=60)
+    brand_logo_url: str | None = Field(
+        None, pattern=r"^(/[^/\\].*|data:image/[a-z+.-]+;base64,[A-Za-z0-9+/=]+)$")
+    brand_primary_color: str | None = Field(None, pattern=r"^#[0-9a-fA-F]{6}$")
+    brand_primary_text_color: str | None = Field(None, pattern=r"^#[0-9a-fA-F]{6}$")
 
     # Operations
     log_level: str = "INFO"
@@ -290,7 +326,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} is not an origin such as https://id.example.com")
         return [item.rstrip("/") for item in value]
 
-    @field_validator("issuer", "public_url")
+    @field_validator("issuer", "public_url", "breached_passwords_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
@@ -309,6 +345,11 @@ class Settings(BaseSettings):
     def _check_rate(cls, value: str) -> str:
         parse_rate(value)
         return value
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
 
     @model_validator(mode="after")
     def _refuse_weak_production(self) -> Settings:
@@ -329,6 +370,18 @@ class Settings(BaseSettings):
                 f"AUTHSVC_ENCRYPTION_KEY must be set to at least {MIN_SECRET_BYTES} bytes in "
                 "production"
             )
+        if self.mail_transport is None and not self.smtp_host:
+            # Issue 14: without this, every reset and verification mail vanished in production.
+            raise ConfigError(
+                "AUTHSVC_SMTP_HOST must be set in production (or AUTHSVC_MAIL_TRANSPORT=log, "
+                "to only write mails to the log)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_mail_transport(self) -> Settings:
+        if self.mail_transport == "smtp" and not self.smtp_host:
+            raise ConfigError("AUTHSVC_MAIL_TRANSPORT=smtp needs AUTHSVC_SMTP_HOST")
         return self
 
     # ---------------------------------------------------------------- derived
@@ -339,6 +392,11 @@ class Settings(BaseSettings):
     @property
     def token_audience(self) -> str:
         return self.audience or self.issuer
+
+    @property
+    def mail_by_log(self) -> bool:
+        """Mails are written to the log instead of being sent."""
+        return self.mail_transport == "log" or (self.mail_transport is None and not self.smtp_host)
 
     @property
     def mail_base_url(self) -> str:
@@ -364,6 +422,17 @@ class Settings(BaseSettings):
             host, _, port = item.rpartition(":")
             pairs.append((host.strip("[]"), int(port)))
         return pairs
+
+    def storage_lines(self) -> list[str]:
+        """Where this configuration keeps its data, for the start banner and the CLI (stderr)."""
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.resolved_database_url)
+        if self.embedded_database:
+            database = f"SQLite file {Path(url.database or '').absolute()}"
+        else:
+            database = url.render_as_string(hide_password=True)
+        return [f"database: {database}", f"data directory: {self.data_dir}"]
 
     @property
     def resolved_database_url(self) -> str:

@@ -15,7 +15,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -50,11 +51,47 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class _UtcSqliteDateTime(sqlite.DATETIME):
+    """SQLite keeps no time zone: store UTC, read back aware UTC datetimes, as PostgreSQL does.
+
+    Without it a row read from SQLite carries a naive datetime, and comparing it with `utcnow()`
+    (in Python, or in the ORM's evaluation of an UPDATE's WHERE) raises TypeError.
+    """
+
+    def bind_processor(self, dialect):  # type: ignore[no-untyped-def]
+        inner = super().bind_processor(dialect)
+
+        def process(value):  # type: ignore[no-untyped-def]
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                value = value.astimezone(UTC).replace(tzinfo=None)
+            return inner(value) if inner else value
+
+        return process
+
+    def result_processor(self, dialect, coltype):  # type: ignore[no-untyped-def]
+        inner = super().result_processor(dialect, coltype)
+
+        def process(value):  # type: ignore[no-untyped-def]
+            value = inner(value) if inner else value
+            if isinstance(value, datetime) and value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+            return value
+
+        return process
+
+
+def _aware_datetimes(engine: AsyncEngine) -> None:
+    """Every `DateTime` column of this SQLite engine reads and writes aware UTC datetimes."""
+    dialect = engine.sync_engine.dialect
+    dialect.colspecs = {**dialect.colspecs, DateTime: _UtcSqliteDateTime}
+
+
 def make_engine(settings: Settings) -> AsyncEngine:
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30})
+        _aware_datetimes(engine)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]

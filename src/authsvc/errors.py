@@ -238,6 +238,20 @@ def render(exc: AuthError) -> Response:
     return json_response(exc.body(), status=exc.status, headers=headers)
 
 
+def wants_html(request: Request) -> bool:
+    """A browser navigating (it asks for `text/html`); API clients keep the JSON errors."""
+    return "text/html" in request.headers.get("accept", "")
+
+
+def html_error(request: Request, status: int, headers: dict[str, str]) -> Response:
+    """The pages' error page for a browser that hit an unknown path or a failure."""
+    from authsvc.web.render import use
+    from authsvc.web.route import error_page
+
+    use(request)
+    return error_page(status, None, headers={"Cache-Control": "no-store", **headers})
+
+
 def install_handlers(app: FastAPI) -> None:
     """The one error handler set: every failure leaves as the contract's JSON shape."""
 
@@ -264,13 +278,19 @@ def install_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if wants_html(request):
+            return html_error(request, exc.status_code, dict(exc.headers or {}))
         codes = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
         code = codes.get(exc.status_code, "invalid_request")
         description = exc.detail if isinstance(exc.detail, str) else "The request was refused."
         return render(AuthError(description, code=code, status=exc.status_code))
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        return render_unexpected(request.url.path, exc)
+        response = render_unexpected(request.url.path, exc)
+        if wants_html(request):
+            return html_error(request, response.status_code, {
+                k: v for k, v in response.headers.items() if k.lower() == "retry-after"})
+        return response
 
     app.add_exception_handler(AuthError, on_auth_error)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -17,8 +17,9 @@ from starlette.staticfiles import StaticFiles
 from authsvc import __version__
 from authsvc.audit.service import AuditLog
 from authsvc.clients.service import ClientService
-from authsvc.config import Settings, load_settings
+from authsvc.config import ConfigError, Settings, load_settings
 from authsvc.courier import Courier, MessageFactory, make_sender
+from authsvc.courier.sender import LOG_TRANSPORT_WARNING
 from authsvc.db import make_engine, make_sessionmaker
 from authsvc.errors import install_handlers
 from authsvc.identity.cache import UserCache, UserDirectory
@@ -38,6 +39,7 @@ from authsvc.protection.patterns import StuffingDetector
 from authsvc.protection.ratelimit import LocalShare, Rate, RateLimiter
 from authsvc.responses import JSONResponse
 from authsvc.security.binding import ClientBinding
+from authsvc.security.breached import BreachedPasswords, BreachFile, RangeApi
 from authsvc.security.crypto import Encryptor
 from authsvc.security.csrf import PreSessionCsrf
 from authsvc.security.jwt import TokenCodec
@@ -113,11 +115,13 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         mail_counts.update(["failed"])
         meter.mail_failed()
 
-    courier = Courier(  # a failed mail is logged by the courier and counted here
-        make_sender(settings), retries=settings.smtp_retries,
-        on_sent=lambda: mail_counts.update(["sent"]),
-        on_failure=mail_failed,
-    )
+    def mail_sent() -> None:
+        mail_counts.update(["sent"])
+        meter.mail_sent()
+
+    # A failed mail is logged by the courier and counted here.
+    courier = Courier.from_settings(settings, sessions, make_sender(settings),
+                                    on_sent=mail_sent, on_failure=mail_failed)
     state = AppState(
         settings=settings,
         engine=engine,
@@ -152,6 +156,7 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         mfa=MfaRuntime.build(redis, settings),
         mail_counts=mail_counts,
         meter=meter,
+        breached=await load_breached_passwords(settings),
         keys=keyring,
         authorizations=AuthorizationStore(redis, settings),
         passkeys=PasskeyRuntime.build(redis, settings),
@@ -169,6 +174,23 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
     )
     state.introspector.limiter = state.limiter
     return state
+
+
+async def load_breached_passwords(settings: Settings) -> BreachedPasswords:
+    """The range API (AUTHSVC_BREACHED_PASSWORDS=hibp) and the operator's file, if any."""
+    api = None
+    if settings.breached_passwords == "hibp":
+        api = RangeApi(settings.breached_passwords_url, timeout=settings.breached_passwords_timeout)
+    file = None
+    if settings.breached_passwords_file is not None:
+        path = settings.breached_passwords_file
+        try:
+            file = await asyncio.to_thread(BreachFile.load, path)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"AUTHSVC_BREACHED_PASSWORDS_FILE: {exc}") from None
+        log.info("breached passwords: %d digests from %s", len(file), path)
+    return BreachedPasswords(api=api, file=file,
+                             fail_closed=settings.breached_passwords_fail == "closed")
 
 
 def start_pool_sampler(state: AppState) -> asyncio.Task[None] | None:
@@ -193,7 +215,8 @@ async def close_state(state: AppState) -> None:
     if state.revocation_hub is not None:
         await state.revocation_hub.stop()
     await state.audit.drain()
-    await state.courier.drain(state.settings.smtp_timeout)
+    await state.courier.stop(state.settings.smtp_timeout)
+    await state.breached.aclose()
     state.hasher.close()
     await state.redis.aclose()
     await state.engine.dispose()
@@ -250,6 +273,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with asyncio.timeout(settings.db_request_timeout):
                 await state.revocations.refresh_known(lagged=False)
         state.revocations.start()
+        state.courier.start()  # the outbox worker: the server's too (the CLI only queues)
+        if settings.mail_transport == "log":
+            log.error(LOG_TRANSPORT_WARNING)
         state.keys.start()
         if settings.embedded_database or settings.embedded_redis:
             log.warning(

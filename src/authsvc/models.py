@@ -2,6 +2,7 @@
 
 from authsvc.audit.models import AuditEvent
 from authsvc.clients.models import Client
+from authsvc.courier.models import OutboxMessage
 from authsvc.db import Base
 from authsvc.identity.models import User
 from authsvc.keys.models import SigningKey
@@ -12,6 +13,6 @@ from authsvc.recovery.models import ActionToken
 from authsvc.tokens.models import RefreshFamily, RefreshToken, Revocation
 
 __all__ = [
-    "ActionToken", "AuditEvent", "Base", "Client", "Consent", "Passkey", "RecoveryCode",
-    "RefreshFamily", "RefreshToken", "Revocation", "SigningKey", "User",
+    "ActionToken", "AuditEvent", "Base", "Client", "Consent", "OutboxMessage", "Passkey",
+    "RecoveryCode", "RefreshFamily", "RefreshToken", "Revocation", "SigningKey", "User",
 ]

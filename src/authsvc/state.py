@@ -23,6 +23,7 @@ from authsvc.protection.bruteforce import BruteForceProtector
 from authsvc.protection.patterns import StuffingDetector
 from authsvc.protection.ratelimit import LocalShare, Rate, RateLimiter
 from authsvc.security.binding import ClientBinding
+from authsvc.security.breached import BreachedPasswords
 from authsvc.security.csrf import PreSessionCsrf
 from authsvc.security.jwt import TokenCodec
 from authsvc.security.passwords import HashingService
@@ -64,6 +65,7 @@ class AppState:
     mfa: MfaRuntime
     mail_counts: Counter[str] = field(default_factory=Counter)  # "sent", "failed"
     meter: Meter = field(default_factory=Meter)
+    breached: BreachedPasswords = field(default_factory=BreachedPasswords)  # off by default
     keys: KeyRing = None  # type: ignore[assignment]  # signing keys (/jwks)
     authorizations: AuthorizationStore = None  # type: ignore[assignment]  # codes, requests
     passkeys: PasskeyRuntime | None = None  # None: passkeys off (see passkeys/relying_party.py)

@@ -53,6 +53,6 @@ async def test_make_redis_builds_the_client_of_the_mode() -> None:
 
 def test_production_accepts_sentinel_mode_without_a_url() -> None:
     loaded = load_settings(env="production", database_url="postgresql+asyncpg://db/authsvc",
-                           jwt_secret="j" * 40, encryption_key="e" * 40,
+                           jwt_secret="j" * 40, encryption_key="e" * 40, smtp_host="mail",
                            redis_mode="sentinel", redis_sentinels="s1:26379")
     assert not loaded.embedded_redis

@@ -9,13 +9,12 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import aiosmtplib
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from authsvc.config import Settings, load_settings
 from authsvc.courier import (
-    Courier,
-    DeliveryFailed,
     HeaderInjection,
     LogSender,
     MessageFactory,
@@ -69,13 +68,13 @@ def parts(message: EmailMessage) -> tuple[str, str]:
 # ------------------------------------------------------------------------------ messages
 
 
-async def test_code_mail_arrives_with_text_and_html_parts(smtp_sink: SmtpSink) -> None:
+async def test_code_mail_arrives_with_text_and_html_parts(smtp_sink: SmtpSink, outbox) -> None:
     conf = settings(**smtp_sink.settings())
     message = MessageFactory(conf).mfa_code_message(TO, CODE, ttl_seconds=600)
     sent = Counter()
-    courier = Courier(SmtpSender(conf), retries=0, on_sent=sent)
+    courier = outbox(SmtpSender(conf), retries=0, on_sent=sent)
 
-    courier.send_later(message)
+    await courier.send(message)  # sealed into the outbox, opened again by the worker
     assert await courier.drain(timeout=5)
 
     received = await smtp_sink.wait_for_message(TO)
@@ -151,7 +150,7 @@ def test_html_part_escapes_every_value() -> None:
     assert "<i>" not in html and "&lt;i&gt;1&lt;/i&gt;" in html
     assert "<Corp>" not in html and "A&amp;B &lt;Corp&gt;" in html
     assert "token=t&amp;next=%2Fx" in html
-    assert "1440 minutes" in text
+    assert "24 hours" in text and "1440" not in text  # human durations (issue 14)
 
 
 def test_password_changed_mail_points_at_the_forgot_page() -> None:
@@ -161,75 +160,7 @@ def test_password_changed_mail_points_at_the_forgot_page() -> None:
 
 
 # ------------------------------------------------------------------------------ delivery
-
-
-async def test_retries_until_the_server_comes_up() -> None:
-    sink = SmtpSink()  # down at first
-    sender = CountingSender(SmtpSender(settings(**sink.settings())))
-    sent, failed = Counter(), Counter()
-    courier = Courier(sender, retries=6, backoff=0.1, on_sent=sent, on_failure=failed)
-    message = MessageFactory(settings()).mfa_code_message(TO, CODE, 600)
-
-    task = courier.send_later(message)
-    assert not task.done()  # the caller does not wait for SMTP
-    async with asyncio.timeout(5):
-        while sender.tries < 2:
-            await asyncio.sleep(0.01)
-    await asyncio.to_thread(sink.start)
-    try:
-        assert await courier.drain(timeout=10)
-        assert task.result() is True
-        await sink.wait_for_message(TO)
-    finally:
-        sink.stop()
-    assert sender.tries >= 2  # the first try met a closed port
-    assert (sent.count, failed.count) == (1, 0)
-    assert courier.in_flight == 0
-
-
-async def test_failure_is_counted_and_logged_without_the_body(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    sink = SmtpSink()  # never started
-    sender = CountingSender(SmtpSender(settings(**sink.settings())))
-    failed = Counter()
-    courier = Courier(sender, retries=2, backoff=0.01, on_failure=failed)
-    message = MessageFactory(settings()).mfa_code_message(TO, CODE, 600)
-
-    with caplog.at_level(logging.ERROR, logger="authsvc.mail"):
-        task = courier.send_later(message)
-        assert await courier.drain(timeout=5)
-
-    assert task.result() is False
-    assert sender.tries == 3
-    assert failed.count == 1
-    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
-    assert len(errors) == 1
-    logged = errors[0].getMessage()
-    assert "example.com" in logged
-    assert "alice" not in logged and CODE not in logged
-
-
-async def test_send_now_raises_when_every_try_failed() -> None:
-    sink = SmtpSink()
-    failed = Counter()
-    courier = Courier(
-        SmtpSender(settings(**sink.settings())), retries=1, backoff=0.01, on_failure=failed
-    )
-    with pytest.raises(DeliveryFailed):
-        await courier.send_now(MessageFactory(settings()).password_changed_message(TO))
-    assert failed.count == 1
-
-
-async def test_drain_cancels_sends_still_running_after_the_timeout() -> None:
-    class Stuck:
-        async def send(self, message: EmailMessage) -> None:
-            await asyncio.sleep(60)
-
-    courier = Courier(Stuck(), retries=0)
-    task = courier.send_later(MessageFactory(settings()).password_changed_message(TO))
-    assert await courier.drain(timeout=0.05) is False
-    assert task.cancelled() and courier.in_flight == 0
+# Retries, backoff, failures and shutdown of the outbox worker: tests/courier/test_outbox.py.
 
 
 # ------------------------------------------------------------------------------ log sender
@@ -243,9 +174,7 @@ async def test_without_smtp_host_mail_goes_to_the_log_with_a_banner(
     assert isinstance(sender, LogSender)
 
     with caplog.at_level(logging.WARNING, logger="authsvc.mail"):
-        await Courier(sender, retries=0).send_now(
-            MessageFactory(conf).mfa_code_message(TO, CODE, 600)
-        )
+        await sender.send(MessageFactory(conf).mfa_code_message(TO, CODE, 600))
 
     record = caplog.records[-1]
     assert record.name == "authsvc.mail" and record.levelno == logging.WARNING
@@ -265,6 +194,7 @@ async def test_log_sender_in_production_withholds_the_body(
         encryption_key="e" * 40,
         database_url="postgresql+asyncpg://db.invalid/authsvc",
         redis_url="redis://redis.invalid",
+        mail_transport="log",  # production refuses to start without a transport otherwise
     )
     with caplog.at_level(logging.WARNING, logger="authsvc.mail"):
         await make_sender(conf).send(MessageFactory(conf).mfa_code_message(TO, CODE, 600))
@@ -292,14 +222,17 @@ def tls_settings(sink: SmtpSink, mode: str, **overrides: Any) -> Settings:
 
 
 async def test_starttls_with_an_unknown_certificate_fails_without_retry(
-    starttls_sink: SmtpSink,
+    starttls_sink: SmtpSink, outbox,
 ) -> None:
     sender = CountingSender(SmtpSender(tls_settings(starttls_sink, "starttls")))
     failed = Counter()
-    courier = Courier(sender, retries=3, backoff=0.01, on_failure=failed)
+    courier = outbox(sender, retries=3, backoff=0.01, on_failure=failed)
 
-    with pytest.raises(DeliveryFailed):
-        await courier.send_now(MessageFactory(settings()).mfa_code_message(TO, CODE, 600))
+    await courier.send(MessageFactory(settings()).mfa_code_message(TO, CODE, 600))
+    async with asyncio.timeout(10):
+        while failed.count == 0:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)  # a retry (there must be none) would come after 10 ms
 
     assert (sender.tries, failed.count) == (1, 1)
     assert starttls_sink.messages == []
@@ -309,19 +242,15 @@ async def test_starttls_verifies_against_the_configured_ca_file(
     starttls_sink: SmtpSink, certificate: tuple[Path, Path]
 ) -> None:
     conf = tls_settings(starttls_sink, "starttls", smtp_ca_file=certificate[0])
-    await Courier(SmtpSender(conf), retries=0).send_now(
-        MessageFactory(conf).mfa_code_message(TO, CODE, 600)
-    )
+    await SmtpSender(conf).send(MessageFactory(conf).mfa_code_message(TO, CODE, 600))
     received = await starttls_sink.wait_for_message(TO)
     assert CODE in parts(received)[0]
 
 
 async def test_starttls_is_required_not_opportunistic(smtp_sink: SmtpSink) -> None:
     conf = tls_settings(smtp_sink, "starttls")  # this server offers no STARTTLS
-    with pytest.raises(DeliveryFailed):
-        await Courier(SmtpSender(conf), retries=0).send_now(
-            MessageFactory(conf).mfa_code_message(TO, CODE, 600)
-        )
+    with pytest.raises(aiosmtplib.SMTPException):
+        await SmtpSender(conf).send(MessageFactory(conf).mfa_code_message(TO, CODE, 600))
     assert smtp_sink.messages == []
 
 
@@ -352,10 +281,25 @@ async def test_implicit_tls_logs_in_with_the_configured_credentials(
             smtp_user="mailer",
             smtp_password="s3cret-smtp",
         )
-        await Courier(SmtpSender(conf), retries=0).send_now(
-            MessageFactory(conf).password_changed_message(TO)
-        )
+        await SmtpSender(conf).send(MessageFactory(conf).password_changed_message(TO))
         await sink.wait_for_message(TO)
     finally:
         sink.stop()
     assert logins == [(b"mailer", b"s3cret-smtp")]
+
+
+@pytest.mark.parametrize(("seconds", "said"), [
+    (30, "1 minute"), (600, "10 minutes"), (1800, "30 minutes"), (3600, "1 hour"),
+    (5400, "1 hour 30 minutes"), (86_400, "24 hours"), (172_800, "48 hours"),
+])
+def test_lifetimes_are_said_as_people_say_them(seconds: int, said: str) -> None:
+    factory = MessageFactory(settings())
+    text, _ = parts(factory.reset_message(TO, factory.link("/reset", token="t"), CODE, seconds))
+    assert f"expire in {said}." in text
+
+
+def test_the_reset_mail_sends_people_to_the_link_not_to_a_code_the_page_never_asks() -> None:
+    factory = MessageFactory(settings())
+    text, _ = parts(factory.reset_message(TO, factory.link("/reset", token="t"), CODE, 1800))
+    assert "Open https://auth.example/reset?token=t to choose a new password." in text
+    assert "enter the code" not in text

@@ -43,12 +43,21 @@ def free_port() -> int:
 
 @pytest.fixture
 def server(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[str]:
+    yield from serve(tmp_path, AUTHSVC_DATABASE_URL=database_url, AUTHSVC_REDIS_URL=redis_url)
+
+
+@pytest.fixture
+def embedded_server(tmp_path: Path) -> Iterator[str]:
+    """The embedded default: no database or Redis URL (a SQLite file, the in-process stand-in)."""
+    yield from serve(tmp_path)
+
+
+def serve(tmp_path: Path, **storage: str) -> Iterator[str]:
     port = free_port()
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("AUTHSVC_")},
         "AUTHSVC_ENV": "testing",
-        "AUTHSVC_DATABASE_URL": database_url,
-        "AUTHSVC_REDIS_URL": redis_url,
+        **storage,
         "AUTHSVC_JWT_SECRET": "e2e-jwt-secret-that-is-long-enough-0123456789",
         "AUTHSVC_ENCRYPTION_KEY": "e2e-encryption-key-long-enough-0123456789",
         "AUTHSVC_ISSUER": f"http://127.0.0.1:{port}",
@@ -97,6 +106,14 @@ def next_totp(secret: str, used: str) -> str:
 
 
 async def test_register_login_totp_logout_mfa_login_verify(server: str) -> None:
+    await register_login_totp_logout_mfa_login_verify(server)
+
+
+async def test_the_same_in_chromium_on_the_embedded_default(embedded_server: str) -> None:
+    await register_login_totp_logout_mfa_login_verify(embedded_server)
+
+
+async def register_login_totp_logout_mfa_login_verify(server: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     email = unique_email("e2e")
     async with playwright_api.async_playwright() as pw:
@@ -114,6 +131,13 @@ async def test_register_login_totp_logout_mfa_login_verify(server: str) -> None:
             assert await page.locator('li[data-rule="min_length"].met').count() == 0
             await page.fill("#password", STRONG_PASSWORD)
             assert await page.locator('li[data-rule="min_length"].met').count() == 1
+            # The show-password toggle (static/js/pages.js): shows, hides, says which.
+            toggle = page.locator("button.password-toggle[aria-controls='password']")
+            await toggle.click()
+            assert await page.get_attribute("#password", "type") == "text"
+            assert await toggle.get_attribute("aria-pressed") == "true"
+            await toggle.click()
+            assert await page.get_attribute("#password", "type") == "password"
             await page.screenshot(path=str(SHOTS / "register.png"), full_page=True)
             await page.click("button[type=submit]")
             await page.wait_for_url(f"{server}/account")
@@ -142,6 +166,16 @@ async def test_register_login_totp_logout_mfa_login_verify(server: str) -> None:
             await page.click("form[action='/account/totp/confirm'] button[type=submit]")
             await page.wait_for_selector("#recovery-codes")
             assert await page.locator("#recovery-codes li").count() == 10
+            assert await page.locator("[data-copy-codes]").is_visible()
+            async with page.expect_download() as download_info:
+                await page.click("[data-download-codes]")
+            download = await download_info.value
+            saved = Path(await download.path()).read_text().split()  # noqa: ASYNC240 - tiny file
+            shown = [c.strip() for c in
+                     await page.locator("#recovery-codes code").all_text_contents()]
+            assert saved == shown and len(saved) == 10
+            await page.reload()  # a GET (Post/Redirect/Get): nothing is posted again
+            assert await page.locator("#recovery-codes").count() == 0
             await page.screenshot(path=str(SHOTS / "account.png"), full_page=True)
 
             # Sign out, and in again through /login/mfa.

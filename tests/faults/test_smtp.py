@@ -35,6 +35,7 @@ async def test_smtp_down_answers_as_usual_logs_counts_and_a_resend_works(
         await enrol_email(world, user)
         clock.offset += 121  # the sliding window forgets the enrolment mail
         token = await mfa_token_for(api, user)
+        assert await state.courier.drain(5)  # every earlier mail has left
         failed_before = state.mail_counts["failed"]
 
         smtp_sink.stop()

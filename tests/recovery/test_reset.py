@@ -3,9 +3,15 @@ reset ends (refresh families, sessions, the lockout)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, text
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select, update
 
 from authsvc.audit.models import AuditEvent
+from authsvc.db import utcnow
+from authsvc.identity.models import User
+from authsvc.recovery.models import ActionToken
 from tests import flows
 from tests.mfa.helpers import World, code_at, enrol_totp
 from tests.recovery.helpers import (
@@ -32,7 +38,7 @@ async def test_reset_end_to_end(world: World) -> None:
     assert "was just changed" in changed.get_body(preferencelist=("plain",)).get_content()
     async with world.state.sessions() as session:
         events = (await session.execute(select(AuditEvent.type).where(
-            AuditEvent.user_id == user["id"]))).scalars().all()
+            AuditEvent.user_id == uuid.UUID(user["id"])))).scalars().all()
     assert "password_reset" in events
 
 
@@ -44,9 +50,9 @@ async def test_used_expired_and_unknown_tokens_get_one_answer(world: World) -> N
 
     expiring = await reset_token_for(world.api, world.sink, user["email"], n=2)
     async with world.state.sessions() as session:  # age the row past its expiry
-        await session.execute(text("UPDATE action_tokens SET expires_at = now() - interval '1 s'"
-                                   " WHERE user_id = :uid AND used_at IS NULL"),
-                              {"uid": user["id"]})
+        await session.execute(update(ActionToken).where(
+            ActionToken.user_id == uuid.UUID(user["id"]), ActionToken.used_at.is_(None))
+            .values(expires_at=utcnow() - timedelta(seconds=1)))
         await session.commit()
     expired = await reset(world.api, expiring)
     unknown = await reset(world.api, "A" * 43)
@@ -145,8 +151,8 @@ async def test_a_disabled_account_cannot_reset(world: World) -> None:
     user = await flows.register(world.api)
     token = await reset_token_for(world.api, world.sink, user["email"])
     async with world.state.sessions() as session:
-        await session.execute(text("UPDATE users SET is_active = false WHERE id = :uid"),
-                              {"uid": user["id"]})
+        await session.execute(update(User).where(User.id == uuid.UUID(user["id"]))
+                              .values(is_active=False))
         await session.commit()
     await world.state.user_cache.forget(user["id"])
     refused = await reset(world.api, token)

@@ -51,13 +51,20 @@ async def test_the_code_verifies_with_the_address(world: World) -> None:
 
 
 async def test_unknown_and_expired_links_are_refused_alike(world: World) -> None:
-    from sqlalchemy import text
+    import uuid
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from authsvc.db import utcnow
+    from authsvc.recovery.models import ActionToken
 
     user = await flows.register(world.api)
     token = token_in(await mail(world.sink, user["email"], VERIFY_SUBJECT), "/verify")
     async with world.state.sessions() as session:
-        await session.execute(text("UPDATE action_tokens SET expires_at = now() - interval '1 s'"
-                                   " WHERE user_id = :uid"), {"uid": user["id"]})
+        await session.execute(update(ActionToken).where(
+            ActionToken.user_id == uuid.UUID(user["id"]))
+            .values(expires_at=utcnow() - timedelta(seconds=1)))
         await session.commit()
     expired, unknown = await verify(world, token), await verify(world, "B" * 43)
     assert expired.status_code == unknown.status_code == 400

@@ -30,9 +30,13 @@ async def turn_on_totp(world: World) -> tuple[str, list[str]]:
     assert "<svg" in page.text  # the QR code, inline
     confirmed = await api.post("/account/totp/confirm", data={
         "code": code_at(secret.group(1), world.clock.t), "csrf_token": csrf_of(page)})
-    assert confirmed.status_code == 200, confirmed.text
-    codes = re.findall(r"<li><code>([^<]+)</code></li>", confirmed.text)
+    # Post/Redirect/Get: the codes are on the GET the POST redirects to, shown once.
+    assert confirmed.status_code == 303, confirmed.text
+    assert confirmed.headers["location"].startswith("/account")
+    shown = await api.get("/account")
+    codes = re.findall(r"<li><code>([^<]+)</code></li>", shown.text)
     assert len(codes) == 10
+    assert "<li><code>" not in (await api.get("/account")).text  # a reload shows them no more
     world.clock.advance(30)  # the step just used cannot be used again
     return secret.group(1), codes
 

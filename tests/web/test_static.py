@@ -16,7 +16,8 @@ JS = sorted((STATIC_DIR / "js").glob("*.js"))
 
 def test_the_expected_files_exist() -> None:
     assert CSS.is_file()
-    assert {p.name for p in JS} == {"csrf_manager.js", "password_hints.js", "passkeys.js"}
+    assert {p.name for p in JS} == {"csrf_manager.js", "password_hints.js", "passkeys.js",
+                                    "pages.js"}
 
 
 def test_nothing_is_loaded_from_elsewhere() -> None:

@@ -1,7 +1,7 @@
 """Every mail authsvc sends, built in one place.
 
 Each message is an `EmailMessage` with a plain-text body and an HTML alternative (RFC 2046
-§5.1.4), naming the product, the code, the link and how many minutes they stay valid. Links are
+§5.1.4), naming the product, the code, the link and how long they stay valid. Links are
 built from the configured base URL (`AUTHSVC_PUBLIC_URL`, else the issuer), never from a request.
 """
 
@@ -45,8 +45,13 @@ def _recipient(to: str) -> str:
 
 
 def _minutes(ttl_seconds: int) -> str:
+    """A lifetime as people say it: "10 minutes", "24 hours", "1 hour 30 minutes"."""
     minutes = max(1, math.ceil(ttl_seconds / 60))
-    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+    hours, rest = divmod(minutes, 60)
+    parts = [f"{hours} hour{'s' if hours != 1 else ''}"] if hours else []
+    if rest:
+        parts.append(f"{rest} minute{'s' if rest != 1 else ''}")
+    return " ".join(parts)
 
 
 class MessageFactory:
@@ -78,7 +83,8 @@ class MessageFactory:
             f"Reset your {self.product} password",
             [
                 "Someone asked to reset the password of this account.",
-                "Open {link} and enter the code {code} to choose a new password.",
+                "Open {link} to choose a new password.",
+                "If an app asks you for a reset code instead, enter {code}.",
                 f"The link and the code expire in {_minutes(ttl_seconds)}.",
                 "If this was not you, ignore this mail; your password stays as it is.",
             ],
@@ -91,7 +97,8 @@ class MessageFactory:
             to,
             f"Confirm your e-mail address for {self.product}",
             [
-                "Open {link} to confirm this e-mail address (your code: {code}).",
+                "Open {link} to confirm this e-mail address.",
+                "If an app asks you for a confirmation code instead, enter {code}.",
                 f"The link and the code expire in {_minutes(ttl_seconds)}.",
             ],
             link=self._own(link),

@@ -16,6 +16,10 @@ __all__ = ["LogSender", "MailRejected", "MailSender", "SmtpSender", "make_sender
 log = logging.getLogger("authsvc.mail")
 
 BANNER = "DEVELOPMENT MAIL (no SMTP host configured) — not sent"
+LOG_TRANSPORT_WARNING = (
+    "AUTHSVC_MAIL_TRANSPORT=log: mails are NOT sent, only written to the log (bodies withheld "
+    "in production) — password resets and e-mail verification cannot reach anyone"
+)
 
 
 class MailRejected(Exception):
@@ -99,8 +103,8 @@ class LogSender:
 
 
 def make_sender(settings: Settings) -> MailSender:
-    """SMTP when a host is configured, else the log."""
-    if settings.smtp_host:
+    """SMTP when a host is configured (and AUTHSVC_MAIL_TRANSPORT is not `log`), else the log."""
+    if not settings.mail_by_log:
         return SmtpSender(settings)
     # In production the log is read by more people than the mailbox owner; a code there is a login.
     return LogSender(show_body=settings.env != "production")

@@ -32,6 +32,7 @@ class UserView:
     totp: bool
     email_mfa: bool
     version: int
+    password_reset_required: bool = False  # entries cached before the field load as False
 
     @classmethod
     def of(cls, user: User) -> UserView:
@@ -44,6 +45,7 @@ class UserView:
             totp=bool(user.totp_enabled),
             email_mfa=bool(user.email_mfa_enabled),
             version=int(user.version or 1),
+            password_reset_required=bool(user.password_reset_required),
         )
 
     def dumps(self) -> bytes:

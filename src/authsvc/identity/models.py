@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, String, Uuid
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, String, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from authsvc.db import Base, utcnow
@@ -26,6 +26,9 @@ class User(Base):
     email_mfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     # The last TOTP time step accepted (RFC 6238 §5.2): the durable copy of the Redis gate.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # The password was found in a breach list at login: the pages ask for a new one first.
+    password_reset_required: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                          server_default=false())
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.identity.models import User
@@ -35,6 +35,14 @@ class UserRepository:
         """Bump the version, so caches and sessions can tell an old view from a new one."""
         user.version = (user.version or 0) + 1
         await self.session.flush()
+
+    async def require_password_reset(self, user_id: uuid.UUID) -> int | None:
+        """Mark the account for a password reset (version bumped); the new version, or None."""
+        return (await self.session.execute(
+            update(User).where(User.id == user_id)
+            .values(password_reset_required=True, version=User.version + 1)
+            .returning(User.version).execution_options(synchronize_session=False)
+        )).scalar_one_or_none()
 
     async def page(self, *, after: uuid.UUID | None, limit: int) -> Sequence[User]:
         query = select(User).order_by(User.id).limit(limit)

@@ -33,7 +33,9 @@ def user_body(user: User, *, recovery_codes_left: int | None = None,
         "email_verified": user.email_verified,
         "created_at": int(user.created_at.timestamp()) if user.created_at else None,
     }
-    if recovery_codes_left is not None:
+    if recovery_codes_left is not None:  # the user's own view (GET /users/me)
+        # A password found in a breach list at login: choose a new one (see README).
+        body["password_reset_required"] = bool(user.password_reset_required)
         body["mfa"] = {
             "totp": bool(user.totp_enabled),
             "email": bool(user.email_mfa_enabled),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from authsvc.db import after_commit, utcnow
 from authsvc.errors import AuthError, Conflict, InvalidGrant, WeakPassword
@@ -14,8 +16,9 @@ from authsvc.identity.cache import UserCache, UserView
 from authsvc.identity.emails import InvalidEmail, canonical_email
 from authsvc.identity.models import User
 from authsvc.identity.repository import UserRepository
+from authsvc.security.breached import BreachCheckUnavailable, BreachedPasswords
 from authsvc.security.passwords import HashingService
-from authsvc.security.policy import PasswordValidator, normalize_password
+from authsvc.security.policy import PasswordValidator, Unmet, normalize_password
 
 if TYPE_CHECKING:
     from authsvc.state import AppState
@@ -23,9 +26,24 @@ if TYPE_CHECKING:
 BAD_CREDENTIALS = "The username or password is incorrect."
 
 
+BREACHED = Unmet("breached", "This password has appeared in a data breach; choose another.")
+
+
 class PasswordTooLong(AuthError):
     status = 422
     code = "password_too_long"
+
+
+class BreachCheckFailed(AuthError):
+    """AUTHSVC_BREACHED_PASSWORDS_FAIL=closed and the range API did not answer in time."""
+
+    status = 503
+    code = "temporarily_unavailable"
+    description = ("The new password could not be checked against the list of breached "
+                   "passwords. Try again in a moment.")
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": "5"})
 
 
 class IdentityService:
@@ -37,6 +55,8 @@ class IdentityService:
         validator: PasswordValidator,
         cache: UserCache,
         max_password_length: int,
+        breached: BreachedPasswords | None = None,
+        sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.session = session
         self.users = UserRepository(session)
@@ -44,6 +64,10 @@ class IdentityService:
         self.validator = validator
         self.cache = cache
         self.max_password_length = max_password_length
+        self.breached = breached if breached is not None and breached.enabled else None
+        self._sessions = sessions  # for the breached-at-login mark, which outlives the request
+        # The last new password the policy accepted, with the e-mail and MFA state it was for.
+        self._passed: tuple[str, str | None, bool] | None = None
 
     @classmethod
     def of(cls, state: AppState, session: AsyncSession) -> IdentityService:
@@ -54,6 +78,8 @@ class IdentityService:
             validator=state.validator,
             cache=state.user_cache,
             max_password_length=state.settings.password_max_length,
+            breached=state.breached,
+            sessions=state.sessions,
         )
 
     # ------------------------------------------------------------------ passwords
@@ -65,16 +91,32 @@ class IdentityService:
             )
         return normalize_password(password)
 
-    def check_policy(self, password: str, *, email: str | None, mfa_enabled: bool = False) -> None:
+    async def check_policy(self, password: str, *, email: str | None,
+                           mfa_enabled: bool = False) -> None:
+        """The one password policy of every new password (registration, change, reset, admin):
+        the rules and the blocklist, then the breach lists. WeakPassword lists what failed."""
         unmet = self.validator.validate(password, email=email, mfa_enabled=mfa_enabled)
-        if unmet:
-            error = WeakPassword(
-                "The password does not meet the policy: "
-                + "; ".join(u.message for u in unmet),
-                extra={"unmet": [u.code for u in unmet]},
-            )
-            error.messages = tuple(u.message for u in unmet)
-            raise error
+        if not unmet and self.breached is not None:
+            try:
+                if await self.breached.is_breached(password, new=True):
+                    unmet.append(BREACHED)
+            except BreachCheckUnavailable:
+                raise BreachCheckFailed() from None
+        if not unmet:
+            self._passed = (password, email, mfa_enabled)
+            return
+        error = WeakPassword(
+            "The password does not meet the policy: " + "; ".join(u.message for u in unmet),
+            extra={"unmet": [u.code for u in unmet]},
+        )
+        error.messages = tuple(u.message for u in unmet)
+        raise error
+
+    def _already_passed(self, password: str, email: str | None, mfa_enabled: bool) -> bool:
+        """The reset checked this very password a moment ago: no second range-API round trip."""
+        if self._passed is None or self._passed[1:] != (email, mfa_enabled):
+            return False
+        return hmac.compare_digest(password.encode(), self._passed[0].encode())
 
     # ---------------------------------------------------------------- registration
     async def register(self, email: str, password: str, display_name: str | None) -> User:
@@ -84,7 +126,7 @@ class IdentityService:
             raise AuthError("That is not a valid e-mail address.", code="invalid_email",
                             status=422) from None
         password = self.prepare_password(password)
-        self.check_policy(password, email=email)
+        await self.check_policy(password, email=email)
         if await self.users.email_taken(email):
             raise Conflict("An account with this e-mail address already exists.",
                            code="email_taken")
@@ -120,7 +162,26 @@ class IdentityService:
             raise InvalidGrant(BAD_CREDENTIALS)
         if self.hasher.needs_rehash(user.password_hash):
             user.password_hash = await self.hasher.hash_password(password)
+        if self.breached is not None and not user.password_reset_required:
+            if await self.breached.is_breached(password, new=False):
+                await self._require_reset(user)
         return user
+
+    async def _require_reset(self, user: User) -> None:
+        """The password is in a breach list: the account must choose a new one. Written in a
+        transaction of its own, so the mark stays when the login stops at a second factor
+        (that answer rolls the request back). The login itself succeeds: the pages then ask
+        for a new password, and the API shows `password_reset_required` on /users/me."""
+        if self._sessions is None:
+            return
+        async with self._sessions() as own:
+            version = await UserRepository(own).require_password_reset(user.id)
+            await own.commit()
+        if version is None:
+            return
+        set_committed_value(user, "password_reset_required", True)
+        set_committed_value(user, "version", version)
+        await self.cache.put(UserView.of(user))
 
     async def verify_current_password(self, user: User, password: str) -> bool:
         prepared = self.prepare_password(password)
@@ -128,9 +189,11 @@ class IdentityService:
 
     async def set_password(self, user: User, new_password: str) -> None:
         password = self.prepare_password(new_password)
-        self.check_policy(password, email=user.email, mfa_enabled=user.mfa_enabled)
+        if not self._already_passed(password, user.email, user.mfa_enabled):
+            await self.check_policy(password, email=user.email, mfa_enabled=user.mfa_enabled)
         user.password_hash = await self.hasher.hash_password(password)
         user.password_changed_at = utcnow()
+        user.password_reset_required = False
         await self.changed(user)
 
     # --------------------------------------------------------------------- reads

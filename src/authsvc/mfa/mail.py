@@ -3,6 +3,8 @@ old code, void after `email_code_max_attempts` wrong tries, sending limited per 
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from authsvc.identity.models import User
 from authsvc.mfa.stores import CodeCheck
 from authsvc.protection.ratelimit import Rate
@@ -15,16 +17,18 @@ DIGITS = 6
 
 
 class EmailCodes:
-    def __init__(self, state: AppState) -> None:
+    def __init__(self, state: AppState, session: AsyncSession) -> None:
         self.state = state
+        self.session = session
         self.settings = state.settings
         self.runtime = state.mfa
 
     async def send(self, user: User, purpose: str) -> int:
         """Mail a new code (replacing any older one); returns its lifetime in seconds.
 
-        TooManyRequests (429 + Retry-After) past the per-user limits. The mail leaves in the
-        background: a delivery failure is logged and counted by the courier, never shown here.
+        TooManyRequests (429 + Retry-After) past the per-user limits. The mail is queued in the
+        request's transaction and leaves from the outbox: a delivery failure is logged and
+        counted by the courier, never shown here.
         """
         await self._limit(str(user.id))
         code = new_numeric_code(DIGITS)
@@ -32,7 +36,8 @@ class EmailCodes:
         await self.runtime.email_codes.put(
             str(user.id), purpose, self._digest(code), expires=self.runtime.now() + ttl, ttl=ttl
         )
-        self.state.courier.send_later(self.state.messages.mfa_code_message(user.email, code, ttl))
+        await self.state.courier.queue(
+            self.session, self.state.messages.mfa_code_message(user.email, code, ttl))
         return ttl
 
     async def check(self, user: User, purpose: str, code: str) -> bool:

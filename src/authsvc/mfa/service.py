@@ -37,7 +37,7 @@ class MfaService:
         self.settings = state.settings
         self.runtime = state.mfa
         self.repo = MfaRepository(session)
-        self.email = EmailCodes(state)
+        self.email = EmailCodes(state, session)
 
     @classmethod
     def of(cls, state: AppState, session: AsyncSession) -> MfaService:

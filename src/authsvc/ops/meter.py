@@ -24,6 +24,9 @@ class Meter:
     def user_cache(self, hit: bool) -> None:
         """One user lookup through the cache."""
 
+    def mail_sent(self) -> None:
+        """A mail left the outbox (handed to the SMTP server, or to the log)."""
+
     def mail_failed(self) -> None:
         """A mail could not be delivered after every retry (the courier's `on_failure`)."""
 

@@ -54,6 +54,8 @@ class PrometheusMeter(Meter):
             ["outcome"], buckets=LATENCY_BUCKETS, registry=r)
         self.cache = Counter("authsvc_user_cache_lookups_total", "User-cache lookups",
                              ["result"], registry=r)
+        self.mail_sent_total = Counter("authsvc_mail_sent_total",
+                                       "Mails handed to the mail transport", registry=r)
         self.mail_failures = Counter("authsvc_mail_failures_total",
                                      "Mails undeliverable after every retry", registry=r)
         self.events = Counter("authsvc_security_events_total", "Audit events by type",
@@ -102,6 +104,9 @@ class PrometheusMeter(Meter):
 
     def user_cache(self, hit: bool) -> None:
         (self._hit if hit else self._miss).inc()
+
+    def mail_sent(self) -> None:
+        self.mail_sent_total.inc()
 
     def mail_failed(self) -> None:
         self.mail_failures.inc()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,16 +71,20 @@ class RecoveryService:
         """Mail a reset link and code to an active account; for anything else do the same work
         and send nothing. The caller answers 202 either way, so neither the answer nor its
         timing tells whether the address has an account (fastapi-users' "same work" rule)."""
-        canonical = try_canonical_email(email) or email.strip().lower()[:320]
+        address = try_canonical_email(email)
+        canonical = address or email.strip().lower()[:320]
         under_limit = await self._account_budget(canonical)
-        user = await self.identity.users.get_by_email(canonical)
+        # Only an address can have an account (and junk, a NUL byte say, must not reach SQL).
+        user = await self.identity.users.get_by_email(address) if address else None
         if user is None or not user.is_active or not under_limit:
-            # The same DELETE a real request runs, on an id that matches nothing.
+            # The same DELETE a real request runs, on an id that matches nothing, and the same
+            # sealing and outbox INSERT, of a row that is never sent.
             await self.tokens.void_all(uuid.uuid4(), RESET)
+            await self.state.courier.queue_decoy(self.session)
             return
         link_token, code = await self._issue(user, RESET, self.settings.reset_token_ttl)
         messages = self.state.messages
-        self._mail_after_commit(messages.reset_message(
+        await self._mail(messages.reset_message(
             user.email, messages.link("/reset", token=link_token), code,
             self.settings.reset_token_ttl))
 
@@ -109,7 +114,8 @@ class RecoveryService:
         if user is None or not user.is_active:
             raise InvalidActionToken()
         password = self.identity.prepare_password(new_password)
-        self.identity.check_policy(password, email=user.email, mfa_enabled=user.mfa_enabled)
+        await self.identity.check_policy(password, email=user.email,
+                                         mfa_enabled=user.mfa_enabled)
         if user.mfa_enabled:
             await self._second_factor(user, method, code, client)
         if await self.tokens.spend(action.id, RESET, now) is None:
@@ -120,6 +126,7 @@ class RecoveryService:
         await self.state.audit.record("password_reset", session=self.session, user_id=user.id,
                                       client_ip=client.ip, method=method if user.mfa_enabled
                                       else None)
+        await self._mail(self.state.messages.password_changed_message(user.email))
         self._after_reset(user)
         return user
 
@@ -129,9 +136,7 @@ class RecoveryService:
         another one: the reset link already proves the mailbox, so accepting an e-mailed code
         would let whoever reads the mail past the TOTP app."""
         mfa = MfaService(self.session, self.state, self.identity)
-        methods = await mfa.methods_of(user)
-        # A passkey has no reset challenge to answer: the reset takes typed codes only.
-        allowed = [m for m in methods if m not in ("email", "webauthn")]
+        allowed = await self._reset_factors(mfa, user)
         if not allowed:
             # E-mail is the only second factor and the link itself was that proof; asking for
             # another code to the same mailbox would add nothing (see README).
@@ -140,21 +145,37 @@ class RecoveryService:
             raise MfaRequiredForReset(allowed)
         await mfa.verify_guarded(user, method, code, client, where="password_reset")
 
+    async def reset_factors(self, token: str) -> list[str]:
+        """The second factors a reset with this link will ask for, so that a page asks for the
+        new password and the code at once. Looks, never spends; an unusable link: []."""
+        try:
+            action = await self._find(RESET, token, None, utcnow())
+        except InvalidActionToken:
+            return []
+        user = await self.identity.get(action.user_id)
+        if user is None or not user.is_active or not user.mfa_enabled:
+            return []
+        return await self._reset_factors(MfaService(self.session, self.state, self.identity), user)
+
+    @staticmethod
+    async def _reset_factors(mfa: MfaService, user: User) -> list[str]:
+        # A passkey has no reset challenge to answer: the reset takes typed codes only.
+        return [m for m in await mfa.methods_of(user) if m not in ("email", "webauthn")]
+
     def _after_reset(self, user: User) -> None:
         state, email = self.state, user.email
 
         async def finish() -> None:
             await state.protector.unlock(lockout_key(email))
-            state.courier.send_later(state.messages.password_changed_message(email))
 
         after_commit(self.session, finish)
 
     # --------------------------------------------------------------- verification
     async def send_verification(self, user: User) -> None:
-        """Mail a verification link and code (after the caller's transaction commits)."""
+        """Mail a verification link and code (queued in the caller's transaction)."""
         link_token, code = await self._issue(user, VERIFY, self.settings.verify_token_ttl)
         messages = self.state.messages
-        self._mail_after_commit(messages.verify_message(
+        await self._mail(messages.verify_message(
             user.email, messages.link("/verify", token=link_token), code,
             self.settings.verify_token_ttl))
 
@@ -235,10 +256,6 @@ class RecoveryService:
             await ActionTokenRepository(own).void_all(user_id, purpose)
             await own.commit()
 
-    def _mail_after_commit(self, message: object) -> None:
-        courier = self.state.courier
-
-        async def send() -> None:
-            courier.send_later(message)  # type: ignore[arg-type]
-
-        after_commit(self.session, send)
+    async def _mail(self, message: EmailMessage) -> None:
+        # Into the outbox in this transaction: a request that rolls back mails nothing.
+        await self.state.courier.queue(self.session, message)

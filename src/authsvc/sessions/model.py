@@ -30,6 +30,8 @@ class Session:
     user_agent: str = ""
     ip: str = ""
     flashes: list[dict[str, str]] = field(default_factory=list)
+    # Fresh recovery codes, shown once by the GET after the POST that made them (PRG).
+    shown_codes: list[str] = field(default_factory=list)
 
     @property
     def authenticated(self) -> bool:

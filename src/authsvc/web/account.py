@@ -104,7 +104,8 @@ async def passkeys_context(state: AppState, mfa: MfaService, signed: SignedIn) -
 async def account_page(state: AppState, mfa: MfaService, signed: SignedIn, user: User, *,
                        status: int = 200, **extra: Any) -> Response:
     flashes = signed.session.pop_flashes()
-    if flashes:
+    codes, signed.session.shown_codes = signed.session.shown_codes, []
+    if flashes or codes:
         await signed.browser.save()
     context: dict[str, Any] = {
         "csrf_token": signed.csrf_token,
@@ -115,10 +116,11 @@ async def account_page(state: AppState, mfa: MfaService, signed: SignedIn, user:
         "sessions": await sessions_of(state, signed),
         "flashes": flashes,
         "totp_setup": await totp_setup_of(mfa, user),
-        "recovery_codes": None,
+        "recovery_codes": codes or None,
         "email_mfa_pending": False,
         "can_resend_verification": True,
         "apps": await apps_of(state, mfa.session, signed.user_id),
+        "password_reset_required": bool(user.password_reset_required),
         **await passkeys_context(state, mfa, signed),
     }
     context.update(extra)
@@ -141,7 +143,9 @@ async def change_password(member: Member, state: State, identity: Identity, db: 
     current, new = form.get("current_password", ""), form.get("new_password", "")
     if not current or not new:
         return await account_page(state, mfa, member, user, status=400,
-                                  error="Enter your current password and a new one.")
+                                  error="Enter your current password and a new one.",
+                                  invalid=[n for n in ("current_password", "new_password")
+                                           if not form.get(n)])
     refused = await step_up(state, mfa, member.browser, user, form, client)
     if refused is not None:
         return await account_page(state, mfa, member, user, status=403, error=refused)
@@ -152,13 +156,13 @@ async def change_password(member: Member, state: State, identity: Identity, db: 
         )
     except WrongCurrentPassword:
         return await account_page(state, mfa, member, user, status=400,
-                                  error="Your current password is not right.")
-    except WeakPassword:
-        unmet = state.validator.validate(identity.prepare_password(new), email=user.email,
-                                         mfa_enabled=user.mfa_enabled)
+                                  error="Your current password is not right.",
+                                  invalid=["current_password"])
+    except WeakPassword as exc:
         text = "The new password does not meet the requirements: " + "; ".join(
-            u.message for u in unmet) + "."
-        return await account_page(state, mfa, member, user, status=422, error=text)
+            exc.messages or (exc.description,)) + "."
+        return await account_page(state, mfa, member, user, status=422, error=text,
+                                  invalid=["new_password"])
     except AuthError as exc:
         return await account_page(state, mfa, member, user, status=exc.status,
                                   error=exc.description)

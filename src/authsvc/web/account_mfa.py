@@ -21,17 +21,17 @@ from authsvc.mfa.service import InvalidCode, MfaService
 from authsvc.state import AppState
 from authsvc.web.account import Mfa, account_page, load_user
 from authsvc.web.deps import Member, PageForm, SignedIn
+from authsvc.web.i18n import N_
 from authsvc.web.render import redirect
 from authsvc.web.route import PageRoute
 from authsvc.web.step_up import has_recent_mfa, step_up
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-ADD_NEEDS_MFA = (
+ADD_NEEDS_MFA = N_(
     "Adding another factor needs a recent second factor: sign out, sign in again with your "
-    "code, then add it within a few minutes."
-)
-WRONG_CODE = "That code is not valid. Check it and try again."
+    "code, then add it within a few minutes.")
+WRONG_CODE = N_("That code is not valid. Check it and try again.")
 
 
 async def changed(member: SignedIn, user: User, flash: str | None = None) -> None:
@@ -78,9 +78,9 @@ async def totp_confirm(member: Member, state: State, identity: Identity, mfa: Mf
         return await refuse(state, mfa, member, user, 400, WRONG_CODE)
     except AuthError as exc:
         return await refuse(state, mfa, member, user, exc.status, exc.description)
-    await changed(member, user)
-    return await account_page(state, mfa, member, user, recovery_codes=codes,
-                              notice="Authenticator app turned on.")
+    member.session.shown_codes = list(codes)
+    await changed(member, user, "Authenticator app turned on.")
+    return redirect("/account#codes-title")  # PRG: a reload never re-posts the form
 
 
 @router.post("/account/totp/disable")
@@ -138,5 +138,7 @@ async def recovery_codes(member: Member, state: State, identity: Identity, mfa: 
         codes = await Enrolment(mfa).regenerate_recovery_codes(user)
     except AuthError as exc:
         return await refuse(state, mfa, member, user, exc.status, exc.description)
-    return await account_page(state, mfa, member, user, recovery_codes=codes,
-                              notice="New recovery codes made; the old ones no longer work.")
+    member.session.shown_codes = list(codes)
+    member.session.flash("New recovery codes made; the old ones no longer work.")
+    await member.browser.save()
+    return redirect("/account#codes-title")  # PRG: a reload never re-posts the form

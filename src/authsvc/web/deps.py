@@ -15,9 +15,14 @@ from authsvc.security.csrf import csrf_matches
 from authsvc.sessions.model import Session
 from authsvc.web.browser import BrowserSession
 from authsvc.web.cookies import PRE_SESSION_CSRF, SESSION, cookie_name
-from authsvc.web.route import CsrfRefused, LoginRequired
+from authsvc.web.route import CsrfRefused, LoginRequired, PasswordRenewalRequired
 
 CSRF_HEADER = "x-csrf-token"
+# A password found in a breach list at login: until a new one is chosen, the signed-in pages
+# lead to the account page's password form, and only it (and signing out everywhere) works.
+PASSWORD_RENEWAL = "/account"  # noqa: S105 - a path
+RENEWAL_ALLOWED = frozenset({("GET", "/account"), ("POST", "/account/password"),
+                             ("POST", "/logout/everywhere")})
 
 
 async def get_browser(request: Request, state: State) -> BrowserSession:
@@ -83,6 +88,8 @@ async def require_session(request: Request, state: State, browser: Browser) -> S
         await browser.rotate()
         if browser.session is None:
             raise LoginRequired(_here(request))
+    if view.password_reset_required and (request.method, request.url.path) not in RENEWAL_ALLOWED:
+        raise PasswordRenewalRequired()
     return SignedIn(browser, view)
 
 

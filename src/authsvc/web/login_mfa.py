@@ -19,13 +19,14 @@ from authsvc.mfa.service import MfaService
 from authsvc.state import AppState
 from authsvc.tokens.service import Client
 from authsvc.web.browser import BrowserSession
-from authsvc.web.deps import Browser, PageForm, SessionCsrfChecked
+from authsvc.web.deps import PASSWORD_RENEWAL, Browser, PageForm, SessionCsrfChecked
+from authsvc.web.i18n import N_
 from authsvc.web.render import page, redirect
 from authsvc.web.route import PageRoute
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-CODE_INVALID = "That code is not valid. Check it and try again."
+CODE_INVALID = N_("That code is not valid. Check it and try again.")
 
 
 async def start_second_factor(state: AppState, db: Any, identity: Any, browser: BrowserSession,
@@ -83,7 +84,8 @@ async def mfa_complete(state: State, browser: Browser, identity: Identity, db: D
     except InvalidGrant as exc:
         if exc.description == TOKEN_INVALID:  # expired, spent, or void after wrong codes
             return await start_over(browser)
-        return mfa_page(browser, pending, status=400, error=CODE_INVALID, method=method)
+        return mfa_page(browser, pending, status=400, error=CODE_INVALID, method=method,
+                        invalid=["code"])
     await browser.start(
         user_id=str(done.user.id), user_version=int(done.user.version or 1),
         auth_time=state.session_store.clock(), amr=["pwd", *done.amr],
@@ -91,6 +93,8 @@ async def mfa_complete(state: State, browser: Browser, identity: Identity, db: D
     )
     await state.audit.record("login_success", session=db, user_id=done.user.id,
                              client_ip=client.ip, method=method, channel="web")
+    if done.user.password_reset_required:  # found breached: a new password first
+        return redirect(PASSWORD_RENEWAL)
     return redirect(pending.get("next") or "/account")
 
 

@@ -14,11 +14,19 @@ from authsvc.identity.login import EmailNotVerified, PasswordLogin
 from authsvc.identity.models import User
 from authsvc.recovery.router import Recovery
 from authsvc.security.redirects import safe_next
+from authsvc.sessions.model import Session
 from authsvc.state import AppState
 from authsvc.tokens.service import Client
 from authsvc.web.browser import BrowserSession
 from authsvc.web.cookies import PRE_SESSION_CSRF, clear_cookie, cookie_name, set_cookie
-from authsvc.web.deps import Browser, PageForm, PreSessionCsrfChecked, check_session_csrf
+from authsvc.web.deps import (
+    PASSWORD_RENEWAL,
+    Browser,
+    PageForm,
+    PreSessionCsrfChecked,
+    check_session_csrf,
+)
+from authsvc.web.i18n import N_
 from authsvc.web.login_mfa import start_second_factor
 from authsvc.web.render import page, redirect
 from authsvc.web.route import PageRoute, SharedPathRoute
@@ -26,14 +34,19 @@ from authsvc.web.route import PageRoute, SharedPathRoute
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 logout_router = APIRouter(route_class=SharedPathRoute, include_in_schema=False)
 
-WRONG_PASSWORD = "Wrong e-mail or password."  # noqa: S105 - a message
-LOCKED = "Too many failed attempts. For your security, sign-in to this account is paused."
+WRONG_PASSWORD = N_("Wrong e-mail or password.")  # noqa: S105 - a message
+LOCKED = N_("Too many failed attempts. For your security, sign-in to this account is "
+           "paused.")
 NOTICES = {
-    "signed_out": "You have been signed out.",
-    "everywhere": "You have been signed out on every device.",
-    "mfa_expired": "Your sign-in took too long or had too many wrong codes. Please start again.",
-    "registered": "Your account is ready. Verify your e-mail address, then sign in.",
+    "signed_out": N_("You have been signed out."),
+    "everywhere": N_("You have been signed out on every device."),
+    "mfa_expired": N_("Your sign-in took too long or had too many wrong codes. Please start "
+                      "again."),
+    "registered": N_("Your account is ready. We sent you a verification e-mail: open its link, "
+                     "then sign in."),
 }
+VERIFICATION_SENT = ("We sent you a verification e-mail at {email}: open its link to confirm "
+                     "your address.")
 
 
 def next_target(state: AppState, value: str | None) -> str:
@@ -57,13 +70,18 @@ def pre_session_form(request: Request, state: AppState, template: str, *, status
 
 
 async def sign_in(browser: BrowserSession, state: AppState, user: User, client: Client,
-                  amr: list[str]) -> None:
+                  amr: list[str]) -> Session:
     """A fresh session for the user under a new id (the old id dies: session fixation)."""
-    await browser.start(
+    return await browser.start(
         user_id=str(user.id), user_version=int(user.version or 1),
         auth_time=state.session_store.clock(), amr=amr,
         user_agent=(client.user_agent or "")[:200], ip=client.ip or "",
     )
+
+
+def after_login(user: User, target: str) -> str:
+    """Where a fresh session goes: a password found breached is replaced first (/account)."""
+    return PASSWORD_RENEWAL if user.password_reset_required else target
 
 
 def signed_in_redirect(state: AppState, target: str) -> Response:
@@ -105,7 +123,8 @@ async def login(request: Request, state: State, browser: Browser, identity: Iden
                                 passkeys_on=state.passkeys is not None, **extra)
 
     if not username or not password:
-        return again(400, "Enter your e-mail address and your password.")
+        return again(400, "Enter your e-mail address and your password.",
+                     invalid=[n for n in ("username", "password") if not form.get(n)])
     login = PasswordLogin.of(state, identity)
     try:
         user = await login.verify(username, password, client)
@@ -115,7 +134,7 @@ async def login(request: Request, state: State, browser: Browser, identity: Iden
         return again(429, LOCKED if locked else "", retry_after=exc.retry_after,
                      headers={"Retry-After": str(exc.retry_after)})
     except InvalidGrant:
-        return again(400, WRONG_PASSWORD)
+        return again(400, WRONG_PASSWORD, invalid=["password"])
     except EmailNotVerified as exc:
         return again(403, exc.description)
     except AuthError as exc:  # e.g. an over-long password
@@ -127,7 +146,7 @@ async def login(request: Request, state: State, browser: Browser, identity: Iden
     await sign_in(browser, state, user, client, ["pwd"])
     await state.audit.record("login_success", session=db, user_id=user.id, client_ip=client.ip,
                              method="password", channel="web")
-    return signed_in_redirect(state, target)
+    return signed_in_redirect(state, after_login(user, target))
 
 
 # ---------------------------------------------------------------------- register
@@ -151,28 +170,27 @@ async def register(request: Request, state: State, browser: Browser, identity: I
                                 password_policy=state.validator.describe(), **context)
 
     if not email or not password:
-        return again(400, error="Enter your e-mail address and a password.")
+        return again(400, error="Enter your e-mail address and a password.",
+                     invalid=[n for n in ("email", "password") if not form.get(n)])
     try:
         user = await identity.register(email, password, None)
-    except WeakPassword:
-        return again(422, unmet=unmet_rules(state, identity, password, email))
+    except WeakPassword as exc:
+        return again(422, unmet=list(exc.messages) or [exc.description], invalid=["password"])
     except Conflict as exc:
-        return again(409, error=f"{exc.description} Sign in instead, or reset your password.")
+        return again(409, error=f"{exc.description} Sign in instead, or reset your password.",
+                     invalid=["email"])
     except AuthError as exc:
-        return again(exc.status, error=exc.description)
+        field = "email" if exc.code == "invalid_email" else "password"
+        return again(exc.status, error=exc.description, invalid=[field])
     await state.audit.record("user_registered", session=db, user_id=user.id, channel="web")
     # As `POST /users`: the verification mail leaves once the account has committed.
     await recovery.send_verification(user)
     if state.settings.require_verified_email:
         return redirect("/login?notice=registered")
-    await sign_in(browser, state, user, client, ["pwd"])
+    session = await sign_in(browser, state, user, client, ["pwd"])
+    session.flash(VERIFICATION_SENT.format(email=user.email))
+    await browser.save()
     return signed_in_redirect(state, "/account")
-
-
-def unmet_rules(state: AppState, identity: Any, password: str, email: str) -> list[str]:
-    """The rules a refused password failed, as messages (the validator the service used)."""
-    unmet = state.validator.validate(identity.prepare_password(password), email=email)
-    return [u.message for u in unmet]
 
 
 # ------------------------------------------------------------------------ logout

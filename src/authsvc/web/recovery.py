@@ -21,6 +21,7 @@ from authsvc.recovery.service import InvalidActionToken, MfaRequiredForReset
 from authsvc.state import AppState
 from authsvc.web.cookies import PRE_SESSION_CSRF, clear_cookie
 from authsvc.web.deps import Browser, PageForm, PreSessionCsrfChecked
+from authsvc.web.i18n import N_
 from authsvc.web.pages import pre_session_form
 from authsvc.web.render import page
 from authsvc.web.route import PageRoute
@@ -29,14 +30,14 @@ from authsvc.web.templating import format_duration
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 MAX_EMAIL, MAX_TOKEN, MAX_PASSWORD = 320, 512, 4096
-RESET_LINK_INVALID = ("This password reset link is invalid, has expired or was already used. "
+RESET_LINK_INVALID = N_("This password reset link is invalid, has expired or was already used. "
                       "Ask for a new one.")
-RESET_LINK_INCOMPLETE = ("This password reset link is incomplete. Open the link from the e-mail "
+RESET_LINK_INCOMPLETE = N_("This password reset link is incomplete. Open the link from the e-mail "
                          "again, or ask for a new one.")
-VERIFY_LINK_INVALID = "This link has expired or was already used."
-MFA_NEEDED = "Your account uses two-step verification: enter a code to confirm the reset."
-MFA_MISSING = "Choose a verification method and enter its code."
-CODE_INVALID = "That code is not valid. Your password was not changed."
+VERIFY_LINK_INVALID = N_("This link has expired or was already used.")
+MFA_NEEDED = N_("Your account uses two-step verification: enter a code to confirm the reset.")
+MFA_MISSING = N_("Choose a verification method and enter its code.")
+CODE_INVALID = N_("That code is not valid. Your password was not changed.")
 # What a reset form may echo back in its hidden `mfa_methods` field (display only).
 RESET_METHODS = ("totp", "recovery_code")
 
@@ -56,7 +57,8 @@ async def forgot(request: Request, state: State, recovery: Recovery,
     email = form.get("email", "").strip()
     if not email or len(email) > MAX_EMAIL:
         return pre_session_form(request, state, "forgot.html", status=400, email=email[:MAX_EMAIL],
-                                error="Enter the e-mail address of your account.")
+                                error="Enter the e-mail address of your account.",
+                                invalid=["email"])
     await recovery.request_reset(email)
     return pre_session_form(request, state, "forgot.html", sent=True)
 
@@ -76,11 +78,14 @@ def reset_form(request: Request, state: AppState, token: str, *, status: int = 2
 
 
 @router.get("/reset")
-async def reset_page(request: Request, state: State, token: str | None = None) -> Response:
-    """The form only: the token is neither checked nor spent here (mail scanners follow links)."""
+async def reset_page(request: Request, state: State, recovery: Recovery,
+                     token: str | None = None) -> Response:
+    """The form only: the token is never spent here (mail scanners follow links). A user with
+    MFA is asked for the new password and the second factor on this one page."""
     if not token or len(token) > MAX_TOKEN:
         return link_problem(request, state, RESET_LINK_INCOMPLETE)
-    return reset_form(request, state, token)
+    methods = [m for m in await recovery.reset_factors(token) if m in RESET_METHODS]
+    return reset_form(request, state, token, mfa_methods=methods or None)
 
 
 @router.post("/reset", dependencies=[PreSessionCsrfChecked])
@@ -97,20 +102,21 @@ async def reset(request: Request, state: State, browser: Browser, recovery: Reco
     if not token or len(token) > MAX_TOKEN:
         return link_problem(request, state, RESET_LINK_INVALID)
     if not password or len(password) > MAX_PASSWORD:
-        return again(400, error="Choose a new password.")
+        return again(400, error="Choose a new password.", invalid=["password"])
     try:
         user = await recovery.reset_password(token, password, client, method=method or None,
                                              code=code or None)
     except InvalidActionToken:
         return link_problem(request, state, RESET_LINK_INVALID)
     except WeakPassword as exc:
-        return again(422, unmet=list(exc.messages) or [exc.description])
+        return again(422, unmet=list(exc.messages) or [exc.description], invalid=["password"])
     except MfaRequiredForReset as exc:
         asked = bool(method or code)
         return again(400, mfa_methods=list(exc.extra.get("mfa_methods") or []),
-                     error=MFA_MISSING if asked else None, notice=None if asked else MFA_NEEDED)
+                     error=MFA_MISSING if asked else None, notice=None if asked else MFA_NEEDED,
+                     invalid=["code"])
     except InvalidCode:
-        return again(400, error=CODE_INVALID)
+        return again(400, error=CODE_INVALID, invalid=["code"])
     except TooManyRequests as exc:  # the username's lockout, counted by wrong codes too
         wait = format_duration(exc.retry_after)
         return again(429, headers={"Retry-After": str(exc.retry_after)},

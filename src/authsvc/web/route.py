@@ -23,16 +23,19 @@ from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
 from authsvc.errors import AuthError, TooManyRequests, is_store_outage
-from authsvc.web.render import page, redirect
+from authsvc.web.i18n import N_
+from authsvc.web.render import page, redirect, use
 
 log = logging.getLogger("authsvc.web")
 
 TITLES = {
-    400: "That did not work",
-    403: "Request refused",
-    404: "Page not found",
-    429: "Too many requests",
-    503: "Temporarily unavailable",
+    400: N_("That did not work"),
+    403: N_("Request refused"),
+    404: N_("Page not found"),
+    405: N_("This address does not take that request"),
+    429: N_("Too many requests"),
+    500: N_("Something went wrong"),
+    503: N_("Temporarily unavailable"),
 }
 
 
@@ -42,6 +45,10 @@ class LoginRequired(Exception):
     def __init__(self, next_path: str = "/account") -> None:
         super().__init__(next_path)
         self.next_path = next_path
+
+
+class PasswordRenewalRequired(Exception):
+    """The user's password was found breached: to the password form before anything else."""
 
 
 class CsrfRefused(AuthError):
@@ -70,6 +77,10 @@ async def on_login_required(request: Request, exc: Exception) -> Response:
     return _finish(request, redirect("/login?next=" + quote(exc.next_path, safe="/")))
 
 
+async def on_renewal_required(request: Request, exc: Exception) -> Response:
+    return _finish(request, redirect("/account"))
+
+
 def error_page(status: int, message: str | None, *, headers: dict[str, str] | None = None,
                retry_after: int | None = None) -> Response:
     return page("error.html", status=status, headers=headers, title=TITLES.get(status),
@@ -90,20 +101,21 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def on_invalid(request: Request, exc: Exception) -> Response:
-    return _finish(request, error_page(400, "The form was incomplete. Please try again."))
+    return _finish(request, error_page(400, N_("The form was incomplete. Please try again.")))
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     if is_store_outage(exc):
         log.error("store unavailable on a page: %s", type(exc).__name__)
-        return error_page(503, "The service cannot answer right now.",
+        return error_page(503, N_("The service cannot answer right now."),
                           headers={"Retry-After": "5"}, retry_after=5)
     log.exception("unhandled error on %s", request.url.path)
-    return error_page(500, "An internal error occurred. Please try again later.")
+    return error_page(500, N_("An internal error occurred. Please try again later."))
 
 
 PAGE_HANDLERS: dict[Any, Callable[..., Any]] = {
     LoginRequired: on_login_required,
+    PasswordRenewalRequired: on_renewal_required,
     AuthError: on_auth_error,
     HTTPException: on_http_error,
     RequestValidationError: on_invalid,
@@ -123,6 +135,7 @@ class PageRoute(APIRoute):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["starlette.exception_handlers"] = (PAGE_HANDLERS, {})
+        use(Request(scope))
         await super().handle(scope, receive, send)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:

@@ -2,7 +2,16 @@
 
 from fastapi import APIRouter
 
-from authsvc.web import account, account_mfa, forward_auth, login_mfa, pages, passkeys, recovery
+from authsvc.web import (
+    account,
+    account_mfa,
+    assets,
+    forward_auth,
+    login_mfa,
+    pages,
+    passkeys,
+    recovery,
+)
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages.router)
@@ -13,3 +22,4 @@ router.include_router(account.router)
 router.include_router(account_mfa.router)
 router.include_router(passkeys.router)
 router.include_router(forward_auth.router)
+router.include_router(assets.router)

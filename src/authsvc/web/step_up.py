@@ -15,9 +15,10 @@ from authsvc.sessions.model import Session
 from authsvc.state import AppState
 from authsvc.tokens.service import Client
 from authsvc.web.browser import BrowserSession
+from authsvc.web.i18n import N_
 from authsvc.web.templating import format_duration
 
-NEEDED = "Confirm this change with a code from your second factor."
+NEEDED = N_("Confirm this change with a code from your second factor.")
 
 
 def has_recent_mfa(state: AppState, session: Session) -> bool:

@@ -38,14 +38,23 @@ def format_time(epoch: float | int | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> s
     return moment.isoformat(timespec="seconds") if fmt == "iso" else moment.strftime(fmt)
 
 
-def build_environment(*, undefined: type[Undefined] = Undefined) -> Environment:
+def build_environment(*, undefined: type[Undefined] = Undefined,
+                      templates_dir: Path | None = None, lang: str = "en") -> Environment:
+    """`templates_dir` (AUTHSVC_PAGE_TEMPLATES_DIR) is searched first: a file there replaces
+    ours of the same name (a `base.html` of one's own, say). `lang` picks the gettext catalog."""
+    from authsvc.web.i18n import translations
+
+    search = [templates_dir, TEMPLATES_DIR] if templates_dir else [TEMPLATES_DIR]
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
+        loader=FileSystemLoader(search),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=undefined,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["brand"] = {"name": "authsvc", "logo_url": None, "colours": False}
     env.filters["duration"] = format_duration
     env.filters["time"] = format_time
     return env

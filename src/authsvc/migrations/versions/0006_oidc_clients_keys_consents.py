@@ -5,7 +5,7 @@ Existing clients become confidential service clients with the grants they had (e
 authorization_code) and the default scope allow-list, so they keep working as before.
 
 Revision ID: 0006
-Revises: 0004 (re-chained after the revisions that landed on main first: 0007, 0004)
+Revises: 0005 (re-chained after the revisions that landed on main first: 0007, 0004, 0005)
 Create Date: 2026-12-01 22:30:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
