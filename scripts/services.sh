@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure what the test suite talks to is there: PostgreSQL on 127.0.0.1:5432, Redis on
 # 127.0.0.1:6379, and the Debian packages some tests need (libzbar0 to decode QR codes, chromium
-# for browser tests, nginx-light for the forward-auth recipe, npm to fetch axe-core). Starts a service that does not answer, waits for it (bounded) and exits
+# for browser tests, nginx-light for the forward-auth recipe, nodejs and npm to fetch axe-core and
+# for the openid-client relying party of tests/e2e). Starts a service that does not answer, waits for it (bounded) and exits
 # non-zero, loudly, if it still cannot be reached.
 #
 #   scripts/services.sh [--install-system | --no-install-system]
@@ -18,7 +19,7 @@ PG_HOST=127.0.0.1
 PG_PORT=${SERVICES_PG_PORT:-5432}
 REDIS_HOST=127.0.0.1
 REDIS_PORT=${SERVICES_REDIS_PORT:-6379}
-SYSTEM_PACKAGES=(libzbar0 chromium nginx-light npm)
+SYSTEM_PACKAGES=(libzbar0 chromium nginx-light nodejs npm)
 
 install_system=0
 if [ "${CI:-}" = true ] || [ "$(id -u)" = 0 ]; then
@@ -42,6 +43,7 @@ package_missing() {
     case "$pkg" in
         chromium) command -v chromium >/dev/null 2>&1 && return 1 ;;
         nginx-light) command -v nginx >/dev/null 2>&1 && return 1 ;;
+        nodejs) command -v node >/dev/null 2>&1 && return 1 ;;
         npm) command -v npm >/dev/null 2>&1 && return 1 ;;
     esac
     ! dpkg -s "$pkg" >/dev/null 2>&1

@@ -1,4 +1,5 @@
-"""The `authsvc` command: serve, migrate, create-admin, create-client, unlock, users, clients."""
+"""The `authsvc` command: serve, migrate, create-admin, create-client, unlock, users, clients,
+keys."""
 
 from __future__ import annotations
 
@@ -202,16 +203,61 @@ def cmd_create_client(args: argparse.Namespace) -> int:
     _print_storage(settings)
 
     async def work(state: Any, session: Any) -> int:
+        from authsvc.clients.registration import ClientSpec
         from authsvc.errors import AuthError
 
+        spec = ClientSpec(
+            name=args.name, type="public" if args.public else "confidential",
+            redirect_uris=tuple(args.redirect_uri or ()),
+            post_logout_redirect_uris=tuple(args.post_logout_redirect_uri or ()),
+            grant_types=tuple(args.grant_type) if args.grant_type else None,
+            scopes=tuple(args.scope) if args.scope else None, first_party=args.first_party,
+        )
         try:
-            issued = await state.clients.create(session, args.name)
+            issued = await state.clients.create(session, spec)
         except AuthError as exc:
             print(f"authsvc: {exc.description}", file=sys.stderr)
             return 2
         await state.audit.record("client_created", session=session, subject=issued.client_id,
                                 via="cli")
         print(json.dumps({"client_id": issued.client_id, "client_secret": issued.client_secret}))
+        return 0
+
+    return asyncio.run(_with_state(settings, work))
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    """One JSON object a line: the public JWK, when it signs, whether it signs now."""
+    settings = _settings()
+
+    async def work(state: Any, session: Any) -> int:
+        current = {state.keys.current(alg).kid for alg in ("RS256", "ES256")}
+        for key in state.keys.published():
+            print(json.dumps({**key, "current": key["kid"] in current}))
+        return 0
+
+    return asyncio.run(_with_state(settings, work))
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    settings = _settings()
+
+    async def work(state: Any, session: Any) -> int:
+        from authsvc.db import after_commit
+        from authsvc.keys.ring import CHANNEL_MESSAGE
+        from authsvc.kv import Keys
+
+        added = await state.keys.rotate(session)
+        await state.audit.record("signing_keys_rotated", session=session, via="cli",
+                                 kids=[k.kid for k in added])
+
+        async def tell_workers() -> None:
+            await state.redis.publish(Keys.invalidations, CHANNEL_MESSAGE)
+
+        after_commit(session, tell_workers)
+        for key in added:
+            print(json.dumps({"kid": key.kid, "alg": key.alg,
+                              "signs_from": int(key.activates_at.timestamp())}))
         return 0
 
     return asyncio.run(_with_state(settings, work))
@@ -297,6 +343,15 @@ def cmd_clients_delete(args: argparse.Namespace) -> int:
     return _admin_work(_settings(), action)
 
 
+def cmd_clients_rotate(args: argparse.Namespace) -> int:
+    async def action(admin: Any) -> int:
+        issued = await admin.rotate_secret(args.client_id)
+        print(json.dumps({"client_id": issued.client_id, "client_secret": issued.client_secret}))
+        return 0
+
+    return _admin_work(_settings(), action)
+
+
 def _admin_parsers(sub: Any) -> None:
     users = sub.add_parser("users", help="list or disable users").add_subparsers(
         dest="users_command", required=True)
@@ -310,9 +365,13 @@ def _admin_parsers(sub: Any) -> None:
         dest="clients_command", required=True)
     clients.add_parser("list", help="print every client as JSON lines (no secrets)").set_defaults(
         func=cmd_clients_list)
-    delete = clients.add_parser("delete", help="delete a service client")
+    delete = clients.add_parser("delete", help="delete a client (its tokens end at once)")
     delete.add_argument("client_id")
     delete.set_defaults(func=cmd_clients_delete)
+    rotate = clients.add_parser("rotate-secret", help="a new secret, printed once (the old one "
+                                "and its client-credentials tokens end at once)")
+    rotate.add_argument("client_id")
+    rotate.set_defaults(func=cmd_clients_rotate)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -340,9 +399,28 @@ def parser() -> argparse.ArgumentParser:
                        help="read the password from one line of standard input")
     admin.set_defaults(func=cmd_create_admin)
 
-    client = sub.add_parser("create-client", help="create a service client; prints its secret once")
+    client = sub.add_parser("create-client", help="create a client; prints its secret once")
     client.add_argument("name")
+    client.add_argument("--redirect-uri", action="append", metavar="URI",
+                        help="a redirect URI for /authorize (exact match; repeat for more)")
+    client.add_argument("--post-logout-redirect-uri", action="append", metavar="URI",
+                        help="where GET /logout may send the browser back (repeatable)")
+    client.add_argument("--public", action="store_true",
+                        help="a public client (SPA, mobile app): no secret, PKCE only")
+    client.add_argument("--first-party", action="store_true",
+                        help="an app of this service's own: no consent page")
+    client.add_argument("--scope", action="append", metavar="S",
+                        help="an allowed scope (repeatable; default AUTHSVC_DEFAULT_SCOPES)")
+    client.add_argument("--grant-type", action="append", metavar="G",
+                        help="an allowed grant type (repeatable; default from the other flags)")
     client.set_defaults(func=cmd_create_client)
+
+    keys = sub.add_parser("keys", help="list or rotate the signing keys").add_subparsers(
+        dest="keys_command", required=True)
+    keys.add_parser("list", help="print the published signing keys as JSON lines").set_defaults(
+        func=cmd_keys_list)
+    keys.add_parser("rotate", help="publish new signing keys now; they sign after "
+                    "AUTHSVC_KEY_PREPUBLISH seconds").set_defaults(func=cmd_keys_rotate)
 
     unlock = sub.add_parser("unlock", help="clear the lockout of a username")
     unlock.add_argument("email")

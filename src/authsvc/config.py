@@ -55,6 +55,7 @@ NON_SETTING_VARIABLES = frozenset({
 })
 log = logging.getLogger("authsvc.config")
 HEADER_NAME = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$"  # an RFC 9110 §5.6.2 token
+OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
 PRIVATE_NETWORKS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
                     "fc00::/7")
 
@@ -125,6 +126,21 @@ class Settings(BaseSettings):
     mfa_token_ttl: int = Field(300, ge=10)
     token_leeway: int = Field(30, ge=0, le=300)
     token_binding: Literal["off", "ua", "ua+ip"] = "ua"  # noqa: S105 - not a secret
+    # HS256: signed with AUTHSVC_JWT_SECRET (verified by calling /introspect); RS256 or ES256:
+    # signed with the published keys (/jwks), so resource servers can verify offline too.
+    access_token_alg: Literal["HS256", "RS256", "ES256"] = "HS256"  # noqa: S105
+
+    # OpenID Connect provider
+    # The scopes this service knows (scopes_supported); clients' allow-lists are subsets.
+    scopes: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(OIDC_SCOPES))
+    # The allow-list of password logins that name no client.
+    default_scopes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(OIDC_SCOPES))
+    id_token_ttl: int = Field(3600, ge=60, le=86_400)
+    authorization_code_ttl: int = Field(60, ge=5, le=60)  # RFC 9700 §4.2: short-lived
+    key_prepublish: int = Field(3600, ge=0)  # seconds a rotated key is published before signing
+    key_refresh_interval: float = Field(30.0, gt=0)  # each worker re-reads the keys this often
+    authorize_request_ttl: int = Field(900, ge=60)  # a pending /authorize across login + MFA
     # Seconds after a refresh token's first use during which the same client presenting it
     # again gets the same successor pair (retry-safe rotation); 0 turns it off.
     refresh_reuse_grace: float = Field(5.0, ge=0, le=60)
@@ -276,6 +292,26 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     # --------------------------------------------------------------- validation
+    @field_validator("scopes", "default_scopes", mode="before")
+    @classmethod
+    def _split_scopes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item for item in value.replace(",", " ").split() if item]
+        return value
+
+    @model_validator(mode="after")
+    def _check_scopes(self) -> Settings:
+        import re
+
+        for scope in self.scopes:
+            if not re.fullmatch(r"[\x21\x23-\x5b\x5d-\x7e]{1,100}", scope):
+                raise ConfigError(f"AUTHSVC_SCOPES: {scope!r} is not a scope (RFC 6749 §3.3)")
+        unknown = set(self.default_scopes) - set(self.scopes)
+        if unknown:
+            raise ConfigError("AUTHSVC_DEFAULT_SCOPES names scopes missing from AUTHSVC_SCOPES: "
+                              + ", ".join(sorted(unknown)))
+        return self
+
     @field_validator("trusted_proxies", "allowed_redirect_hosts", "jwt_previous_secrets",
                      "encryption_previous_keys", "metrics_allow", "redis_sentinels",
                      "webauthn_origins", mode="before")

@@ -201,6 +201,17 @@ class Keys:
     def rate(bucket: str, subject: str) -> str:
         return f"{PREFIX}rl:{{{bucket}:{subject}}}"
 
+    @staticmethod
+    def authorization_code(digest: str) -> str:
+        """An authorization code (RFC 6749 §4.1.2), named by its SHA-256: what it grants, and
+        once spent, what it issued (for revoking it on a replay)."""
+        return f"{PREFIX}oidc:code:{digest}"
+
+    @staticmethod
+    def authorization_request(request_id: str) -> str:
+        """A validated /authorize request waiting for the login, MFA or consent page."""
+        return f"{PREFIX}oidc:req:{request_id}"
+
     # Browser sessions share one hash tag: rotation and "log out everywhere" touch a session, its
     # successor and the user's index in one transaction, which Redis Cluster allows in one slot.
     @staticmethod

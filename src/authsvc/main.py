@@ -23,10 +23,12 @@ from authsvc.courier.sender import LOG_TRANSPORT_WARNING
 from authsvc.db import make_engine, make_sessionmaker
 from authsvc.errors import install_handlers
 from authsvc.identity.cache import UserCache, UserDirectory
+from authsvc.keys.ring import PURPOSE, KeyRing
 from authsvc.kv import make_redis
 from authsvc.logging_setup import configure_logging
 from authsvc.mfa.runtime import MfaRuntime
 from authsvc.middleware import HeadAsGet, RequestContext
+from authsvc.oidc.codes import AuthorizationStore
 from authsvc.openapi import operation_id
 from authsvc.ops.meter import Meter
 from authsvc.ops.metrics import PrometheusMeter, mark_worker_dead
@@ -76,12 +78,20 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         from authsvc.migrate import upgrade_embedded
 
         await upgrade_embedded(engine)
+    keyring = KeyRing(
+        sessions, Encryptor.from_settings(settings, PURPOSE), prepublish=settings.key_prepublish,
+        token_lifetime=max(settings.id_token_ttl, settings.access_token_ttl),
+        leeway=settings.token_leeway, refresh_interval=settings.key_refresh_interval,
+    )
+    await keyring.ensure()
     codec = TokenCodec(
         settings.jwt_key,
         issuer=settings.issuer,
         audience=settings.token_audience,
         leeway=settings.token_leeway,
         previous_keys=tuple(s.get_secret_value().encode() for s in settings.jwt_previous_secrets),
+        access_alg=settings.access_token_alg,
+        keys=keyring,
     )
     binding = ClientBinding(settings.token_binding, settings.jwt_key)
     near = NearCache(redis, ttl=settings.introspection_cache_ttl)
@@ -89,6 +99,10 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
     revocations = RevocationList(redis, sessions, notify=near.changed, announce=feed.publish,
                                  poll=settings.revocation_mark_poll)
     near.listeners.append(revocations.seen_message)
+    clients = ClientService(sessions, redis, known_scopes=tuple(settings.scopes),
+                            default_scopes=tuple(settings.default_scopes), notify=near.changed,
+                            local_trusted=lambda: near.live)
+    near.listeners += [clients.invalidated, keyring.invalidated]
     audit = AuditLog(sessions, defer=settings.embedded_database,
                      subject_key=derive_key(settings.data_key, "audit-subjects"))
     audit.listeners.append(meter.event)
@@ -124,7 +138,7 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         revocations=revocations,
         user_cache=user_cache,
         users=UserDirectory(sessions, user_cache),
-        clients=ClientService(sessions, redis),
+        clients=clients,
         audit=audit,
         tokens=tokens,
         introspector=None,  # type: ignore[arg-type]
@@ -148,6 +162,8 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         mail_counts=mail_counts,
         meter=meter,
         breached=await load_breached_passwords(settings),
+        keys=keyring,
+        authorizations=AuthorizationStore(redis, settings),
         passkeys=PasskeyRuntime.build(redis, settings),
         revocation_feed=feed,
         revocation_hub=RevocationHub(redis, max_listeners=settings.revocation_stream_max),
@@ -159,6 +175,7 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
     state.introspector = Introspector(
         codec, binding, redis, revocations,
         load_user=state.users.view, check_refresh=refresh_is_live, meter=meter, near=near,
+        load_client=clients.lookup,
     )
     state.introspector.limiter = state.limiter
     return state
@@ -197,6 +214,7 @@ def start_pool_sampler(state: AppState) -> asyncio.Task[None] | None:
 
 
 async def close_state(state: AppState) -> None:
+    await state.keys.stop()
     await state.revocations.stop()
     await state.introspector.near.stop()
     await state.tasks.drain(state.settings.smtp_timeout)
@@ -265,6 +283,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.courier.start()  # the outbox worker: the server's too (the CLI only queues)
         if settings.mail_transport == "log":
             log.error(LOG_TRANSPORT_WARNING)
+        state.keys.start()
         if settings.embedded_database or settings.embedded_redis:
             log.warning(
                 "authsvc %s running the %s profile on embedded defaults (%s%s): "
@@ -311,6 +330,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from authsvc.audit.router import router as audit_router
     from authsvc.identity.router import router as identity_router
     from authsvc.mfa.router import router as mfa_router
+    from authsvc.oidc.pages import router as oidc_pages
+    from authsvc.oidc.router import router as oidc_router
     from authsvc.ops.docs import router as docs_router
     from authsvc.ops.health import router as health_router
     from authsvc.ops.metrics_router import router as metrics_router
@@ -325,6 +346,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The pages first: their POST /logout steps aside for requests carrying Authorization,
     # which reach the API's bearer /logout below.
     app.include_router(web_router)
+    app.include_router(oidc_pages)
+    app.include_router(oidc_router)
     app.include_router(token_router)
     app.include_router(stream_router)
     app.include_router(identity_router)

@@ -117,10 +117,11 @@ CLIENT_FIELDS = {"client_id": _STR, "client_secret": _STR}
 TOKEN_FORM = form_body({
     "grant_type": {"type": "string", "enum": [
         "password", "refresh_token", "client_credentials",
-        "urn:authsvc:params:oauth:grant-type:mfa"]},
+        "urn:authsvc:params:oauth:grant-type:mfa", "authorization_code"]},
     "username": _STR, "password": _STR, "scope": _STR, "refresh_token": _STR,
     "mfa_token": _STR, "method": {"type": "string", "enum": ["totp", "email", "recovery_code"]},
-    "code": _STR, "device_token": {"type": "string", "maxLength": 2048}, **CLIENT_FIELDS,
+    "code": _STR, "device_token": {"type": "string", "maxLength": 2048},
+    "redirect_uri": _STR, "code_verifier": _STR, **CLIENT_FIELDS,
 }, ["grant_type"])
 INTROSPECT_FORM = form_body({
     "token": _STR, "token_type_hint": {"type": "string",

@@ -15,7 +15,9 @@ from authsvc.clients.service import ClientService
 from authsvc.config import Settings
 from authsvc.courier import Courier, MessageFactory
 from authsvc.identity.cache import UserCache, UserDirectory
+from authsvc.keys.ring import KeyRing
 from authsvc.mfa.runtime import MfaRuntime
+from authsvc.oidc.codes import AuthorizationStore
 from authsvc.ops.meter import Meter
 from authsvc.passkeys.runtime import PasskeyRuntime
 from authsvc.protection.bruteforce import BruteForceProtector
@@ -68,6 +70,8 @@ class AppState:
     meter: Meter = field(default_factory=Meter)
     breached: BreachedPasswords = field(default_factory=BreachedPasswords)  # off by default
     tasks: Background = field(default_factory=Background)  # work no answer waits for
+    keys: KeyRing = None  # type: ignore[assignment]  # signing keys (/jwks)
+    authorizations: AuthorizationStore = None  # type: ignore[assignment]  # codes, requests
     passkeys: PasskeyRuntime | None = None  # None: passkeys off (see passkeys/relying_party.py)
     extras: dict[str, Any] = field(default_factory=dict)
     revocation_feed: RevocationFeed | None = None  # numbered revocation events (publish)

@@ -134,8 +134,13 @@ async def test_a_full_admin_request_with_a_failing_insert_logs_no_parameter(
     caplog.set_level(logging.DEBUG)
     original = clients.ClientService.create
 
-    async def buggy(self: Any, session: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-        return await original(self, session, name + "\x00", *args, **kwargs)
+    async def buggy(self: Any, session: Any, spec: Any, *args: Any, **kwargs: Any) -> Any:
+        import dataclasses
+
+        # create takes a ClientSpec since issue 16 (or a bare name)
+        spec = (spec + "\x00" if isinstance(spec, str)
+                else dataclasses.replace(spec, name=spec.name + "\x00"))
+        return await original(self, session, spec, *args, **kwargs)
 
     monkeypatch.setattr(clients.ClientService, "create", buggy)
     response = await post_json(api, "/admin/clients", '{"name": "svc"}', **admin["headers"])

@@ -53,6 +53,6 @@ async def test_the_metadata_lists_exactly_the_default_grants(api: Api) -> None:
     # The test app's issuer (http://authsvc.test) turns passkeys on: their grant follows.
     assert listed["grant_types_supported"] == [
         "password", "refresh_token", "client_credentials",
-        "urn:authsvc:params:oauth:grant-type:mfa",
+        "urn:authsvc:params:oauth:grant-type:mfa", "authorization_code",
         "urn:authsvc:params:oauth:grant-type:webauthn",
     ]

@@ -142,9 +142,13 @@ async def test_register_without_a_token_creates_nothing(api: Api) -> None:
 
 async def test_get_never_changes_state(api: Api) -> None:
     await register_page(api)
-    for path in ("/logout", "/logout/everywhere", "/account/password"):
+    for path in ("/logout/everywhere", "/account/password"):
         response = await api.get(path)
         assert response.status_code in (404, 405)
+    # GET /logout is OpenID Connect RP-initiated logout (issue 16): without an ID token of
+    # this user it only asks, with a CSRF-protected form.
+    asked = await api.get("/logout")
+    assert asked.status_code == 200 and 'action="/logout/end"' in asked.text
     assert (await api.get("/account")).status_code == 200
 
 

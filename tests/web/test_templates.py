@@ -60,7 +60,15 @@ PAGES: dict[str, dict[str, Any]] = {
             {"handle": "h2" + XSS, "user_agent": "", "ip": "", "created_at": 1.7e9,
              "last_seen": 1.7e9, "current": False},
         ],
+        "apps": [{"client_id": "c_1" + XSS, "name": XSS, "scopes": ["openid", XSS],
+                  "since": 1.7e9}],
     },
+    # Issue 16 (OpenID Connect): consent, the sign-out question, the way back to the app.
+    "consent.html": {"request_id": XSS, "client_name": XSS, "redirect_host": XSS,
+                     "scopes": [XSS, "See your name"]},
+    "logout_confirm.html": {"id_token_hint": XSS, "client_id": XSS,
+                            "post_logout_redirect_uri": XSS, "client_state": XSS},
+    "continue.html": {"target": "https://app.example/cb?code=" + XSS},
 }
 TEMPLATES = sorted(p.name for p in TEMPLATES_DIR.glob("*.html") if not p.name.startswith("_"))
 

@@ -10,6 +10,8 @@ from starlette.responses import Response
 from authsvc.admin.schemas import (
     ClientCreate,
     ClientList,
+    ClientOut,
+    ClientPatch,
     ClientSecretOut,
     UserPage,
     UserPatch,
@@ -62,15 +64,28 @@ async def unlock_user(user_id: str, service: Service) -> Response:
 
 @router.post("/clients", status_code=201, response_model=ClientSecretOut)
 async def create_client(body: ClientCreate, service: Service) -> Response:
-    issued = await service.create_client(body.name)
-    return json_response({"client_id": issued.client_id, "client_secret": issued.client_secret,
-                          "name": issued.name}, status=201, headers=NO_STORE)
+    issued = await service.create_client(body.spec())
+    created = await service.client(issued.client_id)
+    return json_response({**client_body(created), "client_secret": issued.client_secret},
+                         status=201, headers=NO_STORE)
 
 
 @router.get("/clients", response_model=ClientList)
 async def list_clients(service: Service) -> Response:
     return json_response({"items": [client_body(c) for c in await service.clients()]},
                          headers=NO_STORE)
+
+
+@router.get("/clients/{client_id}", response_model=ClientOut)
+async def get_client(client_id: str, service: Service) -> Response:
+    return json_response(client_body(await service.client(client_id)), headers=NO_STORE)
+
+
+@router.patch("/clients/{client_id}", response_model=ClientOut)
+async def update_client(client_id: str, patch: ClientPatch, service: Service) -> Response:
+    """Change a client's settings (checked as at creation); caches drop on every worker."""
+    client = await service.update_client(client_id, patch.changes())
+    return json_response(client_body(client), headers=NO_STORE)
 
 
 @router.post("/clients/{client_id}/rotate-secret", response_model=ClientSecretOut)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.admin.schemas import UserPatch
 from authsvc.clients.models import Client
+from authsvc.clients.registration import ClientSpec
 from authsvc.clients.service import IssuedClient
 from authsvc.errors import Conflict, NotFound
 from authsvc.identity.emails import try_canonical_email
@@ -32,7 +34,7 @@ class UserNotFound(NotFound):
 
 
 class ClientNotFound(NotFound):
-    description = "No service client has this id."
+    description = "No client has this id."
 
 
 def parse_user_id(user_id: str) -> uuid.UUID:
@@ -116,16 +118,31 @@ class AdminService:
         await self._audit("unlock", user_id=user.id, subject=key)
 
     # ------------------------------------------------------------------ clients
-    async def create_client(self, name: str) -> IssuedClient:
-        issued = await self.state.clients.create(self.session, name)
+    async def create_client(self, spec: ClientSpec | str) -> IssuedClient:
+        issued = await self.state.clients.create(self.session, spec)
         await self._audit("client_created", subject=issued.client_id, name=issued.name)
         return issued
 
     async def clients(self) -> list[Client]:
         return await self.state.clients.list(self.session)
 
+    async def client(self, client_id: str) -> Client:
+        client = await self.state.clients.get(self.session, client_id)
+        if client is None:
+            raise ClientNotFound()
+        return client
+
+    async def update_client(self, client_id: str, changes: dict[str, Any]) -> Client:
+        client = await self.client(client_id)
+        await self.state.clients.update(self.session, client, changes)
+        await self._audit("client_changed", subject=client.client_id, fields=sorted(changes))
+        return client
+
     async def rotate_secret(self, client_id: str) -> IssuedClient:
-        issued = await self.state.clients.rotate_secret(self.session, client_id[:64])
+        client = await self.client(client_id)
+        if client.type != "confidential":
+            raise Conflict("A public client has no secret.", code="public_client")
+        issued = await self.state.clients.rotate_secret(self.session, client.client_id)
         if issued is None:
             raise ClientNotFound()
         await self._audit("client_secret_rotated", subject=client_id)
@@ -134,6 +151,10 @@ class AdminService:
     async def delete_client(self, client_id: str) -> None:
         if not await self.state.clients.delete(self.session, client_id[:64]):
             raise ClientNotFound()
+        # Its client-credentials tokens die with it (introspection finds no client); the
+        # users' tokens issued to it are revoked here.
+        await self.state.tokens.revoke_client_families(self.session, client_id[:64],
+                                                       "client_deleted")
         await self._audit("client_deleted", subject=client_id)
 
 

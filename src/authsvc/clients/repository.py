@@ -1,4 +1,4 @@
-"""All SQL about service clients."""
+"""All SQL about clients."""
 
 from __future__ import annotations
 
@@ -27,12 +27,13 @@ class ClientRepository:
         query = select(Client).order_by(Client.created_at)
         return (await self.session.execute(query)).scalars().all()
 
-    async def set_secret_hash(self, client_id: str, secret_hash: str) -> bool:
+    async def set_secret_hash(self, client_id: str, secret_hash: str, not_before: int) -> bool:
         result = await self.session.execute(
-            update(Client).where(Client.client_id == client_id).values(secret_hash=secret_hash)
+            update(Client).where(Client.client_id == client_id)
+            .values(secret_hash=secret_hash, not_before=not_before)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def delete(self, client_id: str) -> bool:
         result = await self.session.execute(delete(Client).where(Client.client_id == client_id))
-        return bool(result.rowcount)
+        return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -76,6 +76,7 @@ class Introspector:
         check_refresh: Any,
         meter: Meter | None = None,
         near: NearCache | None = None,
+        load_client: Any = None,
     ) -> None:
         self.meter = meter or Meter()
         self.codec = codec
@@ -84,6 +85,7 @@ class Introspector:
         self.revocations = revocations
         self.load_user = load_user  # async (user_id) -> UserView | None, fills the cache
         self.check_refresh = check_refresh  # async (claims) -> bool: unspent and family live
+        self.load_client = load_client  # async (client_id, cached) -> ClientView | None
         self.verified = VerifiedTokens()
         self.limiter: Any = None  # protection.ratelimit.RateLimiter, for `limit=` below
         self.near = near or NearCache(redis, ttl=0)
@@ -134,8 +136,20 @@ class Introspector:
             view = await self.load_user(claims["sub"], cached)
             if view is None or not view.active:
                 raise TokenRevoked("The access token's user is disabled or deleted.")
+        elif self.load_client is not None:
+            await self._check_client(claims, cached)
         self.near.put(claims["jti"], view, generation)
         return claims, view
+
+    async def _check_client(self, claims: dict[str, Any], cached: bytes | None) -> None:
+        """A client-credentials token dies with its client: deleted, disabled, or its secret
+        rotated since (the client's not-before moved past the one the token carries)."""
+        client = await self.load_client(str(claims.get("client_id") or claims["sub"])[:64],
+                                        cached)
+        if client is None or not client.active:
+            raise TokenRevoked("The access token's client is disabled or deleted.")
+        if int(claims.get("cnb") or 0) < int(client.not_before or 0):
+            raise TokenRevoked("The access token's client secret was rotated.")
 
     async def introspect(
         self, token: str, hint: str | None, user_agent: str | None, ip: str | None,
@@ -202,7 +216,8 @@ class Introspector:
             pipe.get(Keys.revocations_loaded)
             pipe.exists(Keys.revoked_jti(claims["jti"]))
             pipe.exists(Keys.revoked_family(sid) if sid else Keys.revoked_family("-"))
-            pipe.get(Keys.user(claims["sub"]) if with_user else Keys.user("-"))
+            pipe.get(Keys.user(claims["sub"]) if with_user else
+                     Keys.client(str(claims.get("client_id") or "-")[:64]))
             hit = limit.pop() if limit else None  # counted once, even after a reload
             if hit is not None and not self.limiter.can_pipeline:
                 await self.limiter.hit(*hit)
@@ -217,7 +232,7 @@ class Introspector:
                 await self.limiter.settle(answers[4], *hit)
             marker, jti_revoked, family_revoked, cached = answers[:4]
             if not self.revocations.is_behind(marker):
-                return bool(jti_revoked or family_revoked), cached if with_user else None
+                return bool(jti_revoked or family_revoked), cached  # a client token's: its client
             # Redis lost the list (restart, FLUSHALL) or is behind (an older snapshot, a lagging
             # replica): rebuild it before answering.
             await self.revocations.ensure_loaded()

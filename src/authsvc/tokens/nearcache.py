@@ -42,7 +42,10 @@ class NearCache:
         self._entries: dict[str, tuple[float, Any]] = {}
         self._task: asyncio.Task[None] | None = None
         self._connection: Any = None  # the subscription's connection
-        self.listeners: list[Any] = []  # (message text) -> None, for every invalidation heard
+        # (message text) -> None, for every invalidation heard; "reconnected" after a (re)connect
+        # (messages may have been lost). Other per-process memories (the client cache, the
+        # signing keys) are dropped by the same messages.
+        self.listeners: list[Any] = []
 
     # ------------------------------------------------------------------ reads
     def get(self, jti: str) -> Any:
@@ -76,7 +79,7 @@ class NearCache:
 
     # ------------------------------------------------------------ subscription
     def start(self) -> None:
-        if self.ttl > 0 and self._task is None:
+        if (self.ttl > 0 or self.listeners) and self._task is None:
             self._task = asyncio.create_task(self._listen(), name="authsvc-nearcache")
 
     async def stop(self) -> None:
@@ -90,10 +93,14 @@ class NearCache:
     def _tell(self, data: Any) -> None:
         text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
         for listener in self.listeners:
-            listener(text)
+            try:
+                listener(text)
+            except Exception:  # noqa: BLE001 - one listener's failure must not stop the others
+                log.exception("invalidation listener failed")
 
     def _reconnected(self, connection: Any) -> None:
         self.forget_all()
+        self._tell("reconnected")
 
     async def _listen(self) -> None:
         delay = 0.1
@@ -108,6 +115,7 @@ class NearCache:
                 async for message in pubsub.listen():
                     if message["type"] == "subscribe":
                         self.forget_all()
+                        self._tell("reconnected")
                         self.live = True
                         delay = 0.1
                     elif message["type"] == "message":

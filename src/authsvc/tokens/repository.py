@@ -122,6 +122,15 @@ class TokenRepository:
             ).order_by(RefreshFamily.created_at.desc())
         )).scalars().all()
 
+    async def live_families_of_client(self, client_id: str) -> Sequence[RefreshFamily]:
+        return (await self.session.execute(
+            select(RefreshFamily).where(
+                RefreshFamily.client_id == client_id,
+                RefreshFamily.revoked_at.is_(None),
+                RefreshFamily.expires_at > utcnow(),
+            )
+        )).scalars().all()
+
     async def revoked_families(self) -> Sequence[tuple[uuid.UUID, datetime]]:
         """Revoked families that could still have live tokens (for reloading Redis)."""
         rows = await self.session.execute(

@@ -19,6 +19,7 @@ from authsvc.errors import (
 )
 from authsvc.forms import read_form, require
 from authsvc.headers import api_headers
+from authsvc.oidc.discovery import metadata as provider_metadata
 from authsvc.openapi import (
     OAUTH_ERRORS,
     REVOKE_FORM,
@@ -111,7 +112,8 @@ async def revoke(request: Request, state: State, session: DbSession) -> Response
     assert view is not None
     await state.limiter.hit("revoke", view.client_id, state.rates["rate_limit_revoke"])
     (token,) = require(form, "token")
-    await state.tokens.revoke(session, token, form.get("token_type_hint"))
+    await state.tokens.revoke(session, token, form.get("token_type_hint"),
+                              requester=view.client_id)
     return Response(status_code=200, headers=NO_STORE)
 
 
@@ -126,24 +128,7 @@ async def logout(token: CurrentToken, state: State, session: DbSession) -> Respo
 
 @router.get("/.well-known/oauth-authorization-server", response_model=MetadataOut)
 async def metadata(request: Request, state: State) -> Response:
-    issuer = state.settings.issuer
-    return json_response({
-        "issuer": issuer,
-        "token_endpoint": f"{issuer}/token",
-        "introspection_endpoint": f"{issuer}/introspect",
-        "revocation_endpoint": f"{issuer}/revoke",
-        "revocation_stream_endpoint": f"{issuer}/revocations/stream",  # authsvc's own (SSE)
-        "grant_types_supported": list(request.app.state.grants),
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic",
-                                                          "client_secret_post"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic",
-                                                       "client_secret_post"],
-        "response_types_supported": [],
-        "scopes_supported": [],
-        "service_documentation": f"{issuer}/docs",
-        "mfa_challenge_endpoint": f"{issuer}/mfa/challenge",
-        "userinfo_endpoint": f"{issuer}/users/me",
-        "registration_endpoint": f"{issuer}/users",
-        "password_policy_endpoint": f"{issuer}/password-policy",
-    }, headers={"Cache-Control": "public, max-age=3600"})
+    """RFC 8414 §2: the same document as OpenID Connect Discovery's, with the registry's
+    grants."""
+    return json_response(provider_metadata(state.settings, list(request.app.state.grants)),
+                         headers={"Cache-Control": "public, max-age=3600"})

@@ -50,6 +50,15 @@ class Client:
     device: str | None = None  # a device token it presented (OWASP device cookies)
 
 
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """What a login issued: the `/token` body, its family and its access token's claims."""
+
+    body: dict[str, Any]
+    family: RefreshFamily
+    access_claims: dict[str, Any]
+
+
 def validate_scope(scope: str | None) -> str | None:
     """RFC 6749 §3.3: space-delimited tokens of printable ASCII without `"` and `\\`."""
     if scope is None or scope == "":
@@ -58,6 +67,17 @@ def validate_scope(scope: str | None) -> str | None:
     if len(scope) > 1000 or any(not item or not set(item) <= _SCOPE_CHARS for item in items):
         raise InvalidRequest("The scope is malformed.", code="invalid_scope")
     return " ".join(dict.fromkeys(items))
+
+
+def allowed_scope(scope: str | None, allowed: tuple[str, ...] | list[str]) -> str | None:
+    """`scope` (RFC 6749 §3.3) if every item is on the allow-list, else 400 `invalid_scope`."""
+    scope = validate_scope(scope)
+    if scope is not None:
+        outside = [item for item in scope.split(" ") if item not in allowed]
+        if outside:
+            raise InvalidRequest(f"The scope {outside[0][:100]!r} is not allowed.",
+                                 code="invalid_scope")
+    return scope
 
 
 def _new_jti() -> str:
@@ -138,19 +158,30 @@ class TokenService:
         scope: str | None = None, auth_time: int | None = None,
     ) -> dict[str, Any]:
         """A new family: access + refresh token after a completed login."""
+        issued = await self.issue_family(session, user, amr=amr, client=client, scope=scope,
+                                         auth_time=auth_time)
+        return issued.body
+
+    async def issue_family(
+        self, session: AsyncSession, user: User, *, amr: list[str], client: Client,
+        scope: str | None = None, auth_time: int | None = None, refresh: bool = True,
+    ) -> Issued:
+        """A new family and its access token, with a refresh token unless `refresh` is off
+        (the authorization code grant without `offline_access`)."""
         auth_time = auth_time or int(time.time())
         family = await TokenRepository(session).add_family(RefreshFamily(
             user_id=user.id, client_id=client.client_id, scope=scope, amr=amr,
             auth_time=auth_time, user_agent=(client.user_agent or "")[:300] or None,
             expires_at=utcnow() + timedelta(seconds=self.settings.refresh_token_ttl),
         ))
-        access = self.codec.encode(self._access_claims(
+        claims = self._access_claims(
             sub=str(user.id), sid=str(family.id), roles=list(user.roles or []), amr=amr,
             auth_time=auth_time, scope=scope, client_id=client.client_id, client=client,
-        ))
-        refresh = await self._new_refresh(session, family, str(user.id), client)
+        )
+        access = self.codec.encode(claims)
+        token = await self._new_refresh(session, family, str(user.id), client) if refresh else None
         self.meter.token("issued")
-        return self._body(access, scope, refresh)
+        return Issued(self._body(access, scope, token), family, claims)
 
     def issue_step_up(self, user: User, claims: dict[str, Any], method_amr: list[str],
                       client: Client) -> dict[str, Any]:
@@ -164,13 +195,18 @@ class TokenService:
         self.meter.token("issued")
         return self._body(access, claims.get("scope"))
 
-    def issue_for_client(self, client_id: str, scope: str | None, client: Client) -> dict[str, Any]:
-        """Client credentials (RFC 6749 §4.4): an access token whose subject is the client."""
+    def issue_for_client(self, client_id: str, scope: str | None, client: Client,
+                         not_before: int | None = None) -> dict[str, Any]:
+        """Client credentials (RFC 6749 §4.4): an access token whose subject is the client.
+        `cnb`: the client's not-before at issue; a secret rotation moves it on (introspection
+        then refuses the token)."""
         claims = self._access_claims(
             sub=client_id, sid=None, roles=[], amr=[], auth_time=int(time.time()), scope=scope,
             client_id=client_id, client=client,
         )
         claims["gty"] = "client_credentials"
+        if not_before:
+            claims["cnb"] = not_before
         self.meter.token("issued")
         return self._body(self.codec.encode(claims), scope)
 
@@ -305,8 +341,22 @@ class TokenService:
         self.revocations.announce_after_commit(session, reason, sub=str(user_id))  # all of them
         return count
 
-    async def revoke(self, session: AsyncSession, token: str, hint: str | None) -> None:
-        """RFC 7009: revoke whatever this token is; unknown tokens are silently accepted."""
+    async def revoke_client_families(self, session: AsyncSession, client_id: str,
+                                     reason: str) -> int:
+        """Revoke every live family issued to a client (a deleted client's users' tokens)."""
+        families = await TokenRepository(session).live_families_of_client(client_id)
+        for family in families:
+            await self.revocations.revoke_family(session, family.id, family.expires_at, reason)
+            self.meter.token("revoked")
+        return len(families)
+
+    async def revoke(self, session: AsyncSession, token: str, hint: str | None,
+                     requester: str | None = None) -> None:
+        """RFC 7009: revoke whatever this token is; unknown tokens are silently accepted.
+
+        A token issued to a client is revoked only by that client (§2.1); another client's
+        request is accepted and changes nothing, so it learns nothing. A token issued to no
+        client may be revoked by any authenticated one."""
         order = (tokens.REFRESH, tokens.ACCESS) if hint == "refresh_token" else (
             tokens.ACCESS, tokens.REFRESH)
         for typ in order:
@@ -315,7 +365,17 @@ class TokenService:
             except TokenError:
                 continue
             if typ == tokens.ACCESS:
-                await self.revoke_access(session, claims, "revoked")
+                if requester is None or claims.get("client_id") in (None, requester):
+                    await self.revoke_access(session, claims, "revoked")
             else:
-                await self.revoke_family_of(session, claims.get("sid"), "revoked")
+                owner = await self._family_client(session, claims.get("sid"))
+                if requester is None or owner in (None, requester):
+                    await self.revoke_family_of(session, claims.get("sid"), "revoked")
             return
+
+    async def _family_client(self, session: AsyncSession, sid: str | None) -> str | None:
+        try:
+            family = await TokenRepository(session).get_family(uuid.UUID(str(sid)))
+        except ValueError:
+            return None
+        return family.client_id if family is not None else None

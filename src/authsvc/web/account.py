@@ -20,6 +20,7 @@ from authsvc.identity.models import User
 from authsvc.identity.reauth import is_recent
 from authsvc.mfa.enrolment import Enrolment
 from authsvc.mfa.service import MfaService
+from authsvc.oidc.apps import apps_of, revoke_app
 from authsvc.recovery.router import Recovery
 from authsvc.state import AppState
 from authsvc.web.deps import Member, PageForm, SignedIn, SignedInUser
@@ -120,6 +121,7 @@ async def account_page(state: AppState, mfa: MfaService, signed: SignedIn, user:
         "recovery_codes": codes or None,
         "email_mfa_pending": False,
         "can_resend_verification": True,
+        "apps": await apps_of(state, mfa.session, signed.user_id),
         "password_reset_required": bool(user.password_reset_required),
         **await passkeys_context(state, mfa, signed),
         # Adding a factor asks for the password unless the sign-in is recent (identity/reauth).
@@ -209,6 +211,21 @@ async def revoke_session(member: Member, state: State, form: PageForm) -> Respon
         member.session.flash("That session was signed out.")
     else:
         member.session.flash("That session had already ended.", "error")
+    await member.browser.save()
+    return redirect("/account")
+
+
+@router.post("/account/apps/revoke")
+async def revoke_app_access(member: Member, state: State, db: DbSession, client: ClientInfo,
+                            form: PageForm) -> Response:
+    """Take back an app's access: its consent and every token it holds for this user."""
+    client_id = form.get("client_id", "")
+    if await revoke_app(state, db, member.user_id, client_id):
+        await state.audit.record("consent_revoked", session=db, user_id=member.user_id,
+                                 client_ip=client.ip, client_id=client_id[:64])
+        member.session.flash("That app no longer has access to your account.")
+    else:
+        member.session.flash("That app had no access.", "error")
     await member.browser.save()
     return redirect("/account")
 

@@ -94,9 +94,12 @@ def signed_in_redirect(state: AppState, target: str) -> Response:
 # ------------------------------------------------------------------------- login
 @router.get("/login")
 async def login_page(request: Request, state: State, browser: Browser,
-                     next: str | None = None, notice: str | None = None) -> Response:
+                     next: str | None = None, notice: str | None = None,
+                     reauth: str | None = None, login_hint: str | None = None) -> Response:
+    """`reauth=1`: an app asked for a fresh sign-in (OpenID Connect `prompt=login`, `max_age`),
+    so the form shows even to a signed-in browser; `login_hint` fills in the e-mail."""
     target = next_target(state, next)
-    if browser.signed_in:
+    if browser.signed_in and reauth != "1":
         return redirect(target)
     error = None
     if browser.expired:
@@ -104,6 +107,7 @@ async def login_page(request: Request, state: State, browser: Browser,
         error = "Your session has expired. Please sign in again."
     return pre_session_form(request, state, "login.html", next=target if next else None,
                             error=error, notice=NOTICES.get(notice or ""),
+                            username=(login_hint or "")[:320] or None,
                             passkeys_on=state.passkeys is not None)
 
 

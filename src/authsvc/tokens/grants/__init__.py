@@ -4,6 +4,7 @@ here. A new grant is a module with a `grant_type` and an `issue` coroutine, adde
 
 from __future__ import annotations
 
+from authsvc.tokens.grants.authorization_code import AuthorizationCodeGrant
 from authsvc.tokens.grants.base import Grant, GrantRegistry, TokenRequest
 from authsvc.tokens.grants.client_credentials import ClientCredentialsGrant
 from authsvc.tokens.grants.mfa import MFA_GRANT, MfaGrant
@@ -16,4 +17,5 @@ __all__ = ["MFA_GRANT", "Grant", "GrantRegistry", "TokenRequest", "default_grant
 def default_grants() -> GrantRegistry:
     return GrantRegistry((
         PasswordGrant(), RefreshTokenGrant(), ClientCredentialsGrant(), MfaGrant(),
+        AuthorizationCodeGrant(),
     ))

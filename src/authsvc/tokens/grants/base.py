@@ -10,12 +10,19 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from authsvc.errors import UnsupportedGrantType
+from authsvc.errors import AuthError, UnsupportedGrantType
 from authsvc.identity.service import IdentityService
 from authsvc.tokens.service import Client
 
 if TYPE_CHECKING:
     from authsvc.state import AppState
+
+
+class UnauthorizedClient(AuthError):
+    """RFC 6749 §5.2: the client is not registered for this grant type."""
+
+    code = "unauthorized_client"
+    description = "This client may not use this grant type."
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,13 @@
 """`grant_type=client_credentials` (RFC 6749 §4.4): an access token for the authenticated client
-itself (`sub` = client_id), no refresh token."""
+itself (`sub` = client_id), no refresh token. The token carries the client's not-before
+(`cnb`): rotating the secret or deleting the client ends it at once (introspection)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from authsvc.tokens.grants.base import TokenRequest
-from authsvc.tokens.service import validate_scope
+from authsvc.tokens.grants.base import TokenRequest, UnauthorizedClient
+from authsvc.tokens.service import allowed_scope
 
 
 class ClientCredentialsGrant:
@@ -16,5 +17,8 @@ class ClientCredentialsGrant:
         state = request.state
         view = await state.clients.authenticate(request.authorization, request.form)
         assert view is not None
-        scope = validate_scope(request.form.get("scope"))
-        return state.tokens.issue_for_client(view.client_id, scope, request.caller)
+        if self.grant_type not in view.grant_types:
+            raise UnauthorizedClient()
+        scope = allowed_scope(request.form.get("scope"), view.scopes)  # the client's allow-list
+        return state.tokens.issue_for_client(view.client_id, scope, request.caller,
+                                             not_before=view.not_before)

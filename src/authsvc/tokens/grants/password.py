@@ -8,14 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from authsvc.errors import InvalidClient
 from authsvc.forms import require
 from authsvc.identity.login import PasswordLogin
 from authsvc.identity.models import User
 from authsvc.mfa.login import MfaLogin
 from authsvc.mfa.service import MfaService
-from authsvc.tokens.grants.base import TokenRequest
-from authsvc.tokens.service import Client, validate_scope
+from authsvc.tokens.grants.base import TokenRequest, UnauthorizedClient
+from authsvc.tokens.service import Client, allowed_scope
 
 if TYPE_CHECKING:
     from authsvc.state import AppState
@@ -25,13 +24,19 @@ class PasswordGrant:
     grant_type = "password"
 
     async def issue(self, request: TokenRequest) -> dict[str, Any]:
+        """Scopes within the named client's allow-list (AUTHSVC_DEFAULT_SCOPES without one);
+        a client that has a secret must authenticate (RFC 6749 §3.2.1)."""
         username, password = require(request.form, "username", "password")
-        scope = validate_scope(request.form.get("scope"))
-        client_id = await named_client(request)
+        named = await request.state.clients.identify(request.authorization, request.form)
+        if named is not None and self.grant_type not in named.grant_types:
+            raise UnauthorizedClient()
+        allowed = named.scopes if named else tuple(request.state.settings.default_scopes)
+        scope = allowed_scope(request.form.get("scope"), allowed)
         caller = with_device_token(request)
         login = PasswordLogin.of(request.state, request.identity)
         user = await login.verify(username, password, caller)
-        bound = Client(caller.user_agent, caller.ip, client_id, caller.device)
+        bound = Client(caller.user_agent, caller.ip, named.client_id if named else None,
+                       caller.device)
         body = await complete_login(request.state, request.session, user, bound, scope=scope)
         return await add_device_token(login, body, user, bound)
 
@@ -47,22 +52,6 @@ async def add_device_token(login: PasswordLogin, body: dict[str, Any], user: Use
     """A complete login's answer carries a new device token for the app to keep and send back."""
     issued = await login.new_device_token(user, client)
     return {**body, "device_token": issued.token}
-
-
-async def named_client(request: TokenRequest) -> str | None:
-    """The client named by the request: authenticated when credentials are given, otherwise a
-    known public `client_id` or none."""
-    clients = request.state.clients
-    view = await clients.authenticate(request.authorization, request.form, required=False)
-    if view is not None:
-        return view.client_id
-    client_id = request.form.get("client_id")
-    if client_id:
-        known = await clients.lookup(client_id[:64])
-        if known is None or not known.active:
-            raise InvalidClient()
-        return known.client_id
-    return None
 
 
 async def complete_login(
