@@ -245,14 +245,14 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     async def work(state: Any, session: Any) -> int:
         from authsvc.db import after_commit
         from authsvc.keys.ring import CHANNEL_MESSAGE
-        from authsvc.kv import Keys
+        from authsvc.kv import invalidation_channel
 
         added = await state.keys.rotate(session)
         await state.audit.record("signing_keys_rotated", session=session, via="cli",
                                  kids=[k.kid for k in added])
 
         async def tell_workers() -> None:
-            await state.redis.publish(Keys.invalidations, CHANNEL_MESSAGE)
+            await state.redis.publish(invalidation_channel(state.redis), CHANNEL_MESSAGE)
 
         after_commit(session, tell_workers)
         for key in added:

@@ -109,6 +109,15 @@ def _sentinel_master(settings: Settings, common: dict[str, Any]) -> Redis:
     return client
 
 
+def invalidation_channel(redis: Any) -> str:
+    """The pub/sub channel of one deployment. Redis pub/sub ignores the logical database: every
+    client of a server hears every channel. Deployments that share a Redis server on different
+    databases (or test runs: each claims one) would hear each other's revocations and marks, so
+    the channel carries the database index, as the keys are kept apart by it."""
+    kwargs = getattr(getattr(redis, "connection_pool", None), "connection_kwargs", None) or {}
+    return f"{Keys.invalidations}:{kwargs.get('db') or 0}"
+
+
 class Keys:
     """Names of every key; one static method a kind of key."""
 
@@ -117,7 +126,8 @@ class Keys:
     # loses the sentinel with the entries, and the next reader reloads the list from PostgreSQL.
     # Spread over several nodes, a lost node would silently forget revocations while the
     # sentinel elsewhere still claimed the list complete.
-    invalidations = f"{PREFIX}invalidations"  # pub/sub channel: something revoked or changed
+    # pub/sub channel: something revoked or changed (per database: invalidation_channel)
+    invalidations = f"{PREFIX}invalidations"
     # "Complete up to mark N" (the PostgreSQL high-water mark of the last revocation it holds).
     revocations_loaded = f"{PREFIX}{{rev}}:complete"
     revocations_loading = f"{PREFIX}{{rev}}:loading"

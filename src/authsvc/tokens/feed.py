@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from authsvc.kv import Keys
+from authsvc.kv import Keys, invalidation_channel
 
 PREFIX = b"event:"  # on Keys.invalidations, beside nearcache's plain "jti:..." messages
 FIELDS = ("jti", "family", "sid", "sub", "kid")
@@ -69,6 +69,7 @@ class RevocationFeed:
 
     def __init__(self, redis: Redis, window: int = 10_000) -> None:
         self.redis = redis
+        self.channel = invalidation_channel(redis)
         self.window = window
         self._publish = redis.register_script(_PUBLISH)
 
@@ -76,7 +77,7 @@ class RevocationFeed:
         """Number and send one event; returns its sequence number."""
         body = orjson.dumps(event_of(reason, **ids))
         seq = await self._publish(keys=[Keys.revocation_seq, Keys.revocation_log],
-                                  args=[body, self.window, Keys.invalidations, _first()])
+                                  args=[body, self.window, self.channel, _first()])
         return int(seq)
 
     async def key_retired(self, kid: str) -> int:

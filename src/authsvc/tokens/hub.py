@@ -21,7 +21,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from authsvc.kv import Keys
+from authsvc.kv import invalidation_channel
 from authsvc.tokens.feed import parse_message
 
 log = logging.getLogger("authsvc.revocations.stream")
@@ -122,7 +122,7 @@ class RevocationHub:
             pubsub = None
             try:
                 pubsub = self.redis.pubsub()
-                await pubsub.subscribe(Keys.invalidations)
+                await pubsub.subscribe(invalidation_channel(self.redis))
                 self._connection = pubsub.connection
                 self._connection.register_connect_callback(self._reconnected)
                 async for message in pubsub.listen():

@@ -24,7 +24,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from authsvc.kv import Keys
+from authsvc.kv import invalidation_channel
 
 log = logging.getLogger("authsvc.nearcache")
 
@@ -35,6 +35,7 @@ _MISSING = object()
 class NearCache:
     def __init__(self, redis: Redis, ttl: float, clock: Any = time.monotonic) -> None:
         self.redis = redis
+        self.channel = invalidation_channel(redis)
         self.ttl = ttl
         self.clock = clock
         self.live = False  # subscribed, so invalidations reach us
@@ -75,7 +76,7 @@ class NearCache:
     async def changed(self, what: str) -> None:
         """Something revoked or a user changed: forget here now, then tell every process."""
         self.forget_all()
-        await self.redis.publish(Keys.invalidations, what)
+        await self.redis.publish(self.channel, what)
 
     # ------------------------------------------------------------ subscription
     def start(self) -> None:
@@ -108,7 +109,7 @@ class NearCache:
             pubsub = None
             try:
                 pubsub = self.redis.pubsub()
-                await pubsub.subscribe(Keys.invalidations)
+                await pubsub.subscribe(self.channel)
                 self._connection = pubsub.connection
                 # Messages published while it was down are lost: every (re)connect forgets.
                 self._connection.register_connect_callback(self._reconnected)
