@@ -12,7 +12,7 @@ if [ $# -eq 0 ]; then
 fi
 # Every subcommand of `authsvc` (tests/package/test_container.py keeps this list complete).
 case "$1" in
-    serve|migrate|create-admin|create-client|unlock|users|clients|-*) set -- authsvc "$@" ;;
+    serve|migrate|create-admin|create-client|unlock|users|clients|keys|-*) set -- authsvc "$@" ;;
 esac
 
 # (`--help` and `--version` need no secrets.)

@@ -178,6 +178,7 @@ def test_previous_jwt_secrets_are_redacted_from_logs() -> None:
     import io
     import logging
 
+    from authsvc import logging_setup
     from authsvc.logging_setup import configure_logging
 
     old = "an-old-rotated-jwt-secret-of-40-bytes-xyz"
@@ -190,6 +191,7 @@ def test_previous_jwt_secrets_are_redacted_from_logs() -> None:
         logging.getLogger("authsvc.test").error("oops", exc_info=ValueError(f"key={old}"))
     finally:
         logging.getLogger().removeHandler(handler)
+    logging_setup.flush()  # the listener thread writes the queued records
     output = stream.getvalue()
     assert "leaked" in output and old not in output
 def test_local_key_files_are_made_at_start_up_not_on_first_use(tmp_path: Path) -> None:
@@ -229,7 +231,8 @@ def test_an_unknown_variable_is_an_error_in_production(monkeypatch: pytest.Monke
     monkeypatch.setenv("AUTHSVC_LOCKOUT_MAX_ATTEMPT", "2")
     with pytest.raises(ConfigError, match="AUTHSVC_LOCKOUT_MAX_ATTEMPT"):
         load_settings(env="production", jwt_secret=GOOD, encryption_key=GOOD,
-                      database_url="postgresql+asyncpg://u@h/db", redis_url="redis://h")
+                      database_url="postgresql+asyncpg://u@h/db", redis_url="redis://h",
+                      smtp_host="mail.example.com")
 
 
 def test_an_unknown_yaml_key_is_a_warning(

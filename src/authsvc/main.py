@@ -21,7 +21,7 @@ from authsvc.config import ConfigError, Settings, load_settings
 from authsvc.courier import Courier, MessageFactory, make_sender
 from authsvc.courier.sender import LOG_TRANSPORT_WARNING
 from authsvc.db import make_engine, make_sessionmaker
-from authsvc.errors import install_handlers
+from authsvc.errors import install_handlers, is_store_outage
 from authsvc.identity.cache import UserCache, UserDirectory
 from authsvc.keys.ring import PURPOSE, KeyRing
 from authsvc.kv import make_redis
@@ -83,7 +83,14 @@ async def build_state(settings: Settings, meter: Meter | None = None) -> AppStat
         token_lifetime=max(settings.id_token_ttl, settings.access_token_ttl),
         leeway=settings.token_leeway, refresh_interval=settings.key_refresh_interval,
     )
-    await keyring.ensure()
+    try:
+        await keyring.ensure()
+    except Exception as exc:
+        if not is_store_outage(exc):
+            raise
+        # Start anyway and answer 503 where a signing key is needed; the key ring's refresh
+        # task makes and loads them once the database answers.
+        log.warning("signing keys not loaded (database unavailable): retrying in the background")
     codec = TokenCodec(
         settings.jwt_key,
         issuer=settings.issuer,

@@ -64,7 +64,8 @@ def test_development_logs_mail_by_default() -> None:
 async def test_serve_in_production_without_a_transport_exits_with_the_reason(
     database_url: str, redis_url: str
 ) -> None:
-    env = environment(database_url, redis_url, AUTHSVC_ENV="production")
+    env = environment(database_url, redis_url, AUTHSVC_ENV="production",
+                      AUTHSVC_JWT_SECRET=SECRET, AUTHSVC_ENCRYPTION_KEY=SECRET + "-key")
     refused = await asyncio.to_thread(cli, env, "serve", "--port", "1")
     assert refused.returncode == 2
     assert "AUTHSVC_SMTP_HOST must be set in production" in refused.stderr
@@ -74,7 +75,8 @@ async def test_serve_in_production_without_a_transport_exits_with_the_reason(
 async def test_the_log_transport_in_production_is_announced_at_start(
     make_settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = create_app(make_settings(env="production", mail_transport="log"))
+    app = create_app(make_settings(env="production", mail_transport="log", jwt_secret=SECRET,
+                                   encryption_key=SECRET + "-key"))
     with caplog.at_level(logging.ERROR, logger="authsvc"):
         async with infra.running(app):
             pass

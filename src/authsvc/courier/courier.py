@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from authsvc.courier.models import DISCARDED, FAILED, SENT, OutboxMessage
+from authsvc.courier.models import FAILED, SENT, OutboxMessage
 from authsvc.courier.repository import Claimed, OutboxRepository
 from authsvc.courier.sender import MailRejected, MailSender
 from authsvc.db import after_commit, transaction, utcnow
@@ -38,7 +38,6 @@ log = logging.getLogger("authsvc.mail")
 
 BATCH = 10  # messages leased and sent (concurrently) per pass
 PURGE_EVERY = 3600.0  # seconds between deletions of finished rows past the retention
-_DECOY = b"\0" * 2048  # what /password/forgot seals for an unknown address: the same work
 
 
 class Courier:
@@ -110,16 +109,6 @@ class Courier:
         await OutboxRepository(session).add(row)
         after_commit(session, self._wake_after_commit)
         return row.id
-
-    async def queue_decoy(self, session: AsyncSession) -> None:
-        """The same sealing and INSERT as `queue`, for a row that is never sent (`discarded`):
-        `POST /password/forgot` does this for an address without an account."""
-        self.encryptor.encrypt(_DECOY)
-        now = utcnow()
-        await OutboxRepository(session).add(OutboxMessage(
-            queue=self.queue_name, status=DISCARDED, body=None, recipient_domain="",
-            next_attempt_at=now, finished_at=now,
-        ))
 
     async def send(self, message: EmailMessage) -> uuid.UUID:
         """Queue `message` in a transaction of its own (callers without a unit of work)."""

@@ -13,7 +13,7 @@ from authsvc.db import Base, utcnow
 QUEUED = "queued"
 SENT = "sent"
 FAILED = "failed"
-DISCARDED = "discarded"  # written for an unknown address by /password/forgot, never sent
+DISCARDED = "discarded"  # never sent (kept for rows written before the forgot request moved out)
 
 
 class OutboxMessage(Base):

@@ -18,6 +18,10 @@ class UserRepository:
     async def get(self, user_id: uuid.UUID) -> User | None:
         return await self.session.get(User, user_id)
 
+    async def reachable(self) -> None:
+        """One round trip that depends on no account (raises when the database is down)."""
+        await self.session.execute(select(1))
+
     async def get_by_email(self, email: str) -> User | None:
         found = await self.session.execute(select(User).where(User.email == email))
         return found.scalar_one_or_none()

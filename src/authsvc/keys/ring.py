@@ -29,6 +29,7 @@ from jose import jwk
 from jose.backends.base import Key
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from authsvc.errors import ServiceUnavailable
 from authsvc.keys.models import SigningKey
 from authsvc.keys.repository import KeyRepository
 from authsvc.security.crypto import Encryptor
@@ -96,8 +97,8 @@ class KeyRing:
         active = [k for k in usable if k.activates_at <= now]
         if active:
             return max(active, key=lambda k: (k.activates_at, k.kid))
-        if not usable:
-            raise LookupError(f"no {alg} signing key")
+        if not usable:  # not loaded yet (the database was down at start): fail closed, 503
+            raise ServiceUnavailable(f"No {alg} signing key is loaded yet; try again shortly.")
         # Only keys still in pre-publication (a clock set back): the earliest, never none.
         return min(usable, key=lambda k: (k.activates_at, k.kid))
 
@@ -210,9 +211,10 @@ class KeyRing:
 
     async def _refresh(self) -> None:
         while True:
-            await asyncio.sleep(self.refresh_interval)
+            # Without keys (the database was down at start) retry soon, and make them if none.
+            await asyncio.sleep(self.refresh_interval if self._keys else 1.0)
             try:
-                await self.load()
+                await (self.load() if self._keys else self.ensure())
             except Exception as exc:  # noqa: BLE001 - keep the keys held; try again later
                 log.warning("signing keys not reloaded: %s", type(exc).__name__)
 

@@ -26,6 +26,7 @@ from authsvc.passkeys.challenges import LOGIN, REGISTER, Pending, challenge_byte
 from authsvc.passkeys.models import Passkey
 from authsvc.passkeys.repository import PasskeyRepository
 from authsvc.passkeys.runtime import PasskeyRuntime
+from authsvc.protection.bruteforce import Subject
 from authsvc.state import AppState
 from authsvc.tokens.service import Client
 
@@ -186,7 +187,8 @@ class PasskeyService:
             await self.audit.record("passkey_login_failure", user_id=user.id if user else None,
                                     subject=key, client_ip=client.ip, reason=str(exc)[:200])
             if key:
-                await login.record_failure(key, client, kind="passkey")
+                await login.record_failure(Subject.username(key), client, key=key,
+                                           user_id=user.id if user else None, kind="passkey")
             raise InvalidCredential() from None
         await self.state.protector.succeeded(key)  # type: ignore[arg-type]
         if self.state.settings.require_verified_email and not user.email_verified:

@@ -76,8 +76,10 @@ class RecoveryService:
         handing the address over), and everything that depends on the account (the per-address
         budget, the lookup, the token, the mail) starts once the answer has been sent, in the
         background, in a transaction of its own. A mail outbox would be written there too.
-        Raises EmailRefused (422) for an address we never accept."""
+        Raises EmailRefused (422) for an address we never accept; a database that cannot answer
+        is 503 (for every address alike), not a 202 for a mail that would never leave."""
         canonical = require_email(email)
+        await self.identity.users.reachable()
         state = self.state
         state.tasks.spawn_after_response(send_reset(state, canonical), "authsvc.recovery.reset")
 
