@@ -243,18 +243,9 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     settings = _settings()
 
     async def work(state: Any, session: Any) -> int:
-        from authsvc.db import after_commit
-        from authsvc.keys.ring import CHANNEL_MESSAGE
-        from authsvc.kv import invalidation_channel
+        from authsvc.keys.rotation import rotate_keys
 
-        added = await state.keys.rotate(session)
-        await state.audit.record("signing_keys_rotated", session=session, via="cli",
-                                 kids=[k.kid for k in added])
-
-        async def tell_workers() -> None:
-            await state.redis.publish(invalidation_channel(state.redis), CHANNEL_MESSAGE)
-
-        after_commit(session, tell_workers)
+        added = await rotate_keys(state, session, via="cli")
         for key in added:
             print(json.dumps({"kid": key.kid, "alg": key.alg,
                               "signs_from": int(key.activates_at.timestamp())}))

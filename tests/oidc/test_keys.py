@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import orjson
 import pytest
 import pytest_asyncio
 from authlib.jose import JsonWebKey
@@ -247,3 +248,26 @@ async def test_rs256_access_tokens_verify_offline_and_at_introspection(
         # Revocation applies to them as to any token.
         await other.post("/logout", headers={"Authorization": f"Bearer {token}"})
         assert (await flows.introspect(other, resource, token))["active"] is False
+
+
+async def test_a_rotation_that_retires_keys_tells_resource_servers(
+    state: AppState, rotation: Any
+) -> None:
+    from authsvc.keys.rotation import rotate_keys
+
+    held = {k["kid"] for k in state.keys.published()}  # published now, retirable below
+    await rotation.rotate(prepublish=0)  # the keys held so far are superseded now
+    rotation.advance(state.keys.token_lifetime + state.keys.leeway + 2)  # their tokens expired
+    before = set(state.keys.retirable())
+    assert held & before  # keys published before the rotation, no token needs them now
+    assert state.revocation_feed is not None
+    last = await state.revocation_feed.current()
+    async for session in transaction(state.sessions):
+        await rotate_keys(state, session, via="test")
+    events = await state.revocation_feed.since(last) or []
+    bodies = [orjson.loads(body) for _, body in events]
+    retired = {b["kid"] for b in bodies if b["reason"] == "key_retired"}
+    assert before and before <= retired
+    await state.keys.load()
+    assert not before & {k["kid"] for k in state.keys.published()}
+

@@ -143,9 +143,13 @@ class KeyRing:
         added = [await self._add(session, alg, activates_in=self.prepublish)
                  for alg in ALGORITHMS]
         now = self.clock()
-        done = [k.kid for k in self._keys.values() if not self._published(k, now)]
-        await KeyRepository(session).retire(done, datetime.fromtimestamp(now, UTC))
+        await KeyRepository(session).retire(self.retirable(), datetime.fromtimestamp(now, UTC))
         return added
+
+    def retirable(self) -> list[str]:
+        """The held keys no token can still need: every token they signed has expired."""
+        now = self.clock()
+        return [k.kid for k in self._keys.values() if not self._published(k, now)]
 
     async def _add(self, session: AsyncSession, alg: str, *, activates_in: int) -> SigningKey:
         pem, public = generate(alg)
