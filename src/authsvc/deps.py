@@ -12,16 +12,22 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authsvc.caller import Caller
 from authsvc.db import transaction
-from authsvc.errors import AuthError, Forbidden, InvalidToken, MissingToken, StepUpRequired
+from authsvc.errors import (
+    AuthError,
+    BindingMismatch,
+    Forbidden,
+    InvalidToken,
+    MissingToken,
+    StepUpRequired,
+)
 from authsvc.identity.cache import UserView
 from authsvc.identity.models import User
 from authsvc.identity.reauth import claims_time, is_recent, require_recent_authentication
 from authsvc.identity.service import IdentityService
 from authsvc.net import client_address
 from authsvc.state import AppState
-from authsvc.tokens.introspection import BindingMismatch
-from authsvc.tokens.service import Client
 
 
 def get_state(request: Request) -> AppState:
@@ -50,7 +56,7 @@ DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
 DEVICE_COOKIE = "authsvc_device"
 
 
-def get_client(request: Request) -> Client:
+def get_caller(request: Request) -> Caller:
     """Who is asking: user agent, address, and the device token a browser keeps as the
     `authsvc_device` cookie (apps send theirs as a form or body field instead)."""
     state = get_state(request)
@@ -60,14 +66,14 @@ def get_client(request: Request) -> Client:
     if "cookie" in request.headers:
         secure = state.settings.secure_cookies
         device = request.cookies.get(f"__Host-{DEVICE_COOKIE}" if secure else DEVICE_COOKIE)
-    return Client(user_agent=request.headers.get("user-agent"), ip=ip, device=device)
+    return Caller(user_agent=request.headers.get("user-agent"), ip=ip, device=device)
 
 
-async def _client(request: Request) -> Client:
-    return get_client(request)
+async def _caller(request: Request) -> Caller:
+    return get_caller(request)
 
 
-ClientInfo = Annotated[Client, Depends(_client)]
+CallerInfo = Annotated[Caller, Depends(_caller)]
 
 
 def get_identity(state: State, session: DbSession) -> IdentityService:
@@ -108,7 +114,7 @@ bearer_scheme = HTTPBearer(auto_error=False, scheme_name="bearer")
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 
 
-async def require_token(request: Request, state: State, client: ClientInfo,
+async def require_token(request: Request, state: State, client: CallerInfo,
                         _scheme: Bearer = None) -> TokenContext:
     """`@token_required`: a valid, unrevoked access token of an active user, from its client."""
     token = bearer_token(request)
@@ -161,7 +167,7 @@ RecentMfa = Annotated[TokenContext, Depends(require_recent_mfa)]
 
 
 async def require_recent_auth(request: Request, token: CurrentToken, state: State,
-                              client: ClientInfo, identity: Identity) -> TokenContext:
+                              client: CallerInfo, identity: Identity) -> TokenContext:
     """Adding a factor (TOTP, e-mail codes, a passkey): the token's `auth_time` within
     `AUTHSVC_REAUTH_WINDOW`, a recent step-up, or `current_password` in the JSON body
     (checked as a login attempt: lockout, per-account limit); else 403
@@ -174,7 +180,7 @@ async def require_recent_auth(request: Request, token: CurrentToken, state: Stat
         raise AuthError("current_password must be text of at most 4096 characters.", status=422)
     device = body.get("device_token")
     if isinstance(device, str) and device:
-        client = Client(client.user_agent, client.ip, client.client_id, device[:2048])
+        client = Caller(client.user_agent, client.ip, client.client_id, device[:2048])
     user = await identity.get(token.user_id)
     if user is None or not user.is_active:
         raise InvalidToken("The access token's user is disabled or deleted.")
@@ -212,7 +218,7 @@ def rate_limit(bucket: str, setting: str) -> Any:
     `setting` names the `rate_limit_*` setting (e.g. "rate_limit_token": "30/60").
     """
 
-    async def check(request: Request, state: State, client: ClientInfo) -> None:
+    async def check(request: Request, state: State, client: CallerInfo) -> None:
         rate = state.rates[setting]
         await state.limiter.hit(bucket, client.ip or "-", rate)
 

@@ -85,6 +85,12 @@ class InvalidToken(AuthError):
         )
 
 
+class BindingMismatch(InvalidToken):
+    """The token is bound (AUTHSVC_TOKEN_BINDING) to another user agent or address."""
+
+    description = "The access token was issued to another client."
+
+
 class MissingToken(InvalidToken):
     """RFC 6750 §3.1: a request with no token at all gets the challenge without an error code."""
 

@@ -18,7 +18,7 @@ from authsvc.admin.schemas import (
     client_body,
 )
 from authsvc.admin.service import AdminService
-from authsvc.deps import Admin, ClientInfo, DbSession, Identity, State, require_recent_mfa
+from authsvc.deps import Admin, CallerInfo, DbSession, Identity, State, require_recent_mfa
 from authsvc.identity.schemas import UserOut, user_body
 from authsvc.paging import DEFAULT_LIMIT, MAX_LIMIT, page_body
 from authsvc.responses import NO_STORE, json_response
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 
 
 def get_admin_service(
-    admin: Admin, state: State, session: DbSession, identity: Identity, client: ClientInfo
+    admin: Admin, state: State, session: DbSession, identity: Identity, client: CallerInfo
 ) -> AdminService:
     return AdminService(state, session, identity, actor=admin.user_id, client_ip=client.ip)
 
@@ -77,7 +77,7 @@ async def list_clients(service: Service) -> Response:
 
 
 @router.get("/clients/{client_id}", response_model=ClientOut)
-async def get_client(client_id: str, service: Service) -> Response:
+async def get_caller(client_id: str, service: Service) -> Response:
     return json_response(client_body(await service.client(client_id)), headers=NO_STORE)
 
 

@@ -7,13 +7,13 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authsvc.caller import Caller
 from authsvc.errors import AuthError, TemporarilyLocked
 from authsvc.identity.login import PasswordLogin, lockout_key
 from authsvc.identity.models import User
 from authsvc.identity.service import IdentityService
 from authsvc.protection.bruteforce import Subject
 from authsvc.state import AppState
-from authsvc.tokens.service import Client
 
 
 class WrongCurrentPassword(AuthError):
@@ -31,7 +31,7 @@ async def end_other_sessions(
 
 
 async def check_current_password(state: AppState, identity: IdentityService, user: User,
-                                 password: str, client: Client) -> None:
+                                 password: str, client: Caller) -> None:
     """A signed-in user's current password (password change, re-authentication) is a login
     attempt: refused while the username (or this device token) is locked, a wrong one counted
     in that lockout, and all of them also under a per-account limit whatever the device, so a
@@ -59,7 +59,7 @@ async def check_current_password(state: AppState, identity: IdentityService, use
 
 async def change_password(
     state: AppState, identity: IdentityService, session: AsyncSession, user: User,
-    current: str, new: str, client: Client, *, keep_family: str | None = None,
+    current: str, new: str, client: Caller, *, keep_family: str | None = None,
     keep_browser: str | None = None, **audit: str | None,
 ) -> None:
     """Check the current password (as a login attempt), set the new one (policy applies:

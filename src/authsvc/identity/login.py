@@ -13,6 +13,7 @@ import unicodedata
 from typing import TYPE_CHECKING
 
 from authsvc.audit.service import AuditLog
+from authsvc.caller import Caller
 from authsvc.errors import AuthError, InvalidGrant
 from authsvc.identity.emails import try_canonical_email
 from authsvc.identity.models import User
@@ -20,7 +21,6 @@ from authsvc.identity.service import BadCredentials, IdentityService
 from authsvc.protection.bruteforce import BruteForceProtector, Subject
 from authsvc.protection.devices import DeviceToken, DeviceTokens
 from authsvc.protection.patterns import StuffingDetector
-from authsvc.tokens.service import Client
 
 if TYPE_CHECKING:
     from authsvc.state import AppState
@@ -79,14 +79,14 @@ class PasswordLogin:
         return cls(identity, state.protector, state.stuffing, state.audit, state.devices,
                    require_verified_email=state.settings.require_verified_email)
 
-    async def subject(self, username_key: str, client: Client) -> Subject:
+    async def subject(self, username_key: str, client: Caller) -> Subject:
         subject = await lockout_subject(self.protector, self.devices, username_key, client.device)
         if client.device and subject.kind != "device":
             await self.audit.record("device_token_untrusted", client_ip=client.ip,
                                     subject=self.audit.digest(username_key))
         return subject
 
-    async def verify(self, username: str, password: str, client: Client) -> User:
+    async def verify(self, username: str, password: str, client: Caller) -> User:
         """The user, or InvalidGrant / TemporarilyLocked. The attempt is reserved before bcrypt.
 
         A user without MFA has logged in completely: the failures are cleared. A user with MFA
@@ -108,7 +108,7 @@ class PasswordLogin:
             raise EmailNotVerified()
         return user
 
-    async def new_device_token(self, user: User, client: Client) -> DeviceToken:
+    async def new_device_token(self, user: User, client: Caller) -> DeviceToken:
         """A complete login's device token (audited with the login's transaction)."""
         issued = self.devices.issue(str(user.id), lockout_key(user.email))
         await self.audit.record("device_token_issued", session=self.identity.session,
@@ -116,7 +116,7 @@ class PasswordLogin:
                                 renewed=bool(client.device))
         return issued
 
-    async def cleared(self, subject: Subject, user: User, client: Client, *, key: str) -> None:
+    async def cleared(self, subject: Subject, user: User, client: Caller, *, key: str) -> None:
         """A complete login: the subject's failures are cleared (audited after a burst)."""
         failures = await self.protector.succeeded(subject)
         if failures >= BURST:
@@ -124,7 +124,7 @@ class PasswordLogin:
                                     client_ip=client.ip, failures=failures,
                                     device=subject.kind == "device")
 
-    async def record_failure(self, subject: Subject, client: Client, *, key: str,
+    async def record_failure(self, subject: Subject, client: Caller, *, key: str,
                              user_id: object = None, kind: str = "password") -> None:
         """Count a failed factor (password, MFA code, current password) toward the subject's
         lockout. A typed username that names no account is audited only as a keyed digest."""

@@ -12,12 +12,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from authsvc.caller import Caller
 from authsvc.errors import AuthError
 from authsvc.identity.account import WrongCurrentPassword, check_current_password
 from authsvc.identity.models import User
 from authsvc.identity.service import IdentityService
 from authsvc.state import AppState
-from authsvc.tokens.service import Client
 
 
 class ReauthenticationRequired(AuthError):
@@ -38,7 +38,7 @@ def is_recent(state: AppState, auth_time: float, amr: list[str], now: float | No
 
 async def require_recent_authentication(
     state: AppState, identity: IdentityService, user: User, *, auth_time: float,
-    amr: list[str], current_password: str | None, client: Client,
+    amr: list[str], current_password: str | None, client: Caller,
     now: float | None = None,
 ) -> None:
     """Pass, or ReauthenticationRequired (403), or TemporarilyLocked (429): a current password

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from authsvc.deps import (
-    ClientInfo,
+    CallerInfo,
     CurrentToken,
     CurrentUser,
     DbSession,
@@ -60,7 +60,7 @@ async def me(user: CurrentUser, session: DbSession) -> Response:
 @router.post("/users/me/password", status_code=204, responses=BEARER_ERRORS)
 async def change_password(
     body: PasswordChange, user: CurrentUser, token: CurrentToken, identity: Identity,
-    state: State, session: DbSession, client: ClientInfo,
+    state: State, session: DbSession, client: CallerInfo,
 ) -> Response:
     """Needs a recent step-up when MFA is on; ends every other session and refresh family
     (browser sessions included: a password changed by the API signs them all out). A wrong

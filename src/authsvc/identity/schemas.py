@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from authsvc.caller import Caller
 from authsvc.identity.models import User
-from authsvc.tokens.service import Client
 
 
 class Registration(BaseModel):
@@ -24,7 +24,7 @@ class DeviceTokenField(BaseModel):
 
     device_token: str | None = Field(default=None, max_length=2048)
 
-    def with_device(self, client: Client) -> Client:
+    def with_device(self, client: Caller) -> Caller:
         return replace(client, device=self.device_token) if self.device_token else client
 
 

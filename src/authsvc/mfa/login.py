@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from authsvc.caller import Caller
 from authsvc.errors import AuthError, InvalidGrant
 from authsvc.identity.login import lockout_key, lockout_subject
 from authsvc.identity.models import User
@@ -23,7 +24,6 @@ from authsvc.mfa.service import InvalidCode, MfaService
 from authsvc.protection.bruteforce import Subject
 from authsvc.security import jwt
 from authsvc.security.jwt import TokenError
-from authsvc.tokens.service import Client
 
 TOKEN_INVALID = "The mfa_token is invalid, expired, spent or void."  # noqa: S105
 CODE_INVALID = "The code is incorrect, expired or already used."
@@ -58,7 +58,7 @@ class MfaLogin:
         self.state = mfa.state
         self.settings = mfa.settings
 
-    async def start(self, user: User, client: Client, *, scope: str | None = None) -> Challenge:
+    async def start(self, user: User, client: Caller, *, scope: str | None = None) -> Challenge:
         """The challenge for a user whose password was just verified."""
         jti = secrets.token_urlsafe(16)
         claims: dict[str, Any] = {
@@ -74,14 +74,14 @@ class MfaLogin:
         await self.mfa.runtime.tokens.issue(jti, self.settings.mfa_token_ttl)
         return Challenge(self.state.codec.encode(claims), await self.mfa.methods_of(user))
 
-    async def send_email_code(self, mfa_token: str, client: Client) -> int:
+    async def send_email_code(self, mfa_token: str, client: Caller) -> int:
         """`POST /mfa/challenge` with method `email`: mail a code; returns its lifetime."""
         _claims, user = await self._open(mfa_token, client)
         if not user.email_mfa_enabled:
             raise AuthError("E-mail codes are not on for this account.", code="invalid_request")
         return await self.mfa.email.send(user, LOGIN)
 
-    async def passkey_options(self, mfa_token: str, client: Client) -> dict[str, Any]:
+    async def passkey_options(self, mfa_token: str, client: Caller) -> dict[str, Any]:
         """`POST /mfa/challenge` with method `webauthn`: request options listing the user's
         passkeys, their challenge bound to this mfa_token."""
         claims, user = await self._open(mfa_token, client)
@@ -91,7 +91,7 @@ class MfaLogin:
         passkeys = PasskeyService(self.mfa.session, self.state, self.mfa.identity)
         return await passkeys.factor_options(user, MFA, bind=claims["jti"])
 
-    async def complete(self, mfa_token: str, method: str, code: str, client: Client) -> Completed:
+    async def complete(self, mfa_token: str, method: str, code: str, client: Caller) -> Completed:
         """The user and the `amr` to add once `code` proves `method`; InvalidGrant for a wrong,
         replayed or expired code and for a spent or void token, TemporarilyLocked when locked."""
         claims, user = await self._open(mfa_token, client)
@@ -107,7 +107,7 @@ class MfaLogin:
             raise InvalidGrant(TOKEN_INVALID)  # a concurrent completion spent it first
         return Completed(user, amr, claims.get("scope"), claims.get("cid"))
 
-    async def _open(self, mfa_token: str, client: Client) -> tuple[dict[str, Any], User]:
+    async def _open(self, mfa_token: str, client: Caller) -> tuple[dict[str, Any], User]:
         """The token's claims and its active user, if the token is live and bound to `client`."""
         try:
             claims = self.state.codec.decode(mfa_token, typ=jwt.MFA)
@@ -131,6 +131,6 @@ class MfaLogin:
             return Subject.device(device)
         return None
 
-    async def _count_failure(self, claims: dict[str, Any], user: User, client: Client) -> None:
+    async def _count_failure(self, claims: dict[str, Any], user: User, client: Caller) -> None:
         if await self.mfa.runtime.tokens.failed(claims["jti"], self.settings.mfa_max_attempts):
             await self.state.audit.record("mfa_token_void", user_id=user.id, client_ip=client.ip)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from authsvc.deps import (
-    ClientInfo,
+    CallerInfo,
     CurrentToken,
     CurrentUser,
     DbSession,
@@ -128,7 +128,7 @@ async def recovery_codes(user: CurrentUser, enrol: Enrol) -> Response:
 # ------------------------------------------------------------ login and step-up
 @router.post("/challenge", dependencies=[rate_limit("mfa_challenge", "rate_limit_mfa_challenge")],
              response_model=CodeSentOut)
-async def challenge(body: ChallengeIn, mfa: Mfa, client: ClientInfo) -> Response:
+async def challenge(body: ChallengeIn, mfa: Mfa, client: CallerInfo) -> Response:
     """Mail a code for a pending MFA login (the `mfa_token` of a 403 `mfa_required`); for
     `webauthn`, the request options (`PublicKeyCredentialRequestOptionsJSON`) to answer."""
     if body.method == "webauthn":
@@ -157,7 +157,7 @@ async def step_up_challenge(body: StepUpChallengeIn, user: CurrentUser, mfa: Mfa
 
 @router.post("/step-up", response_model=TokenOut)
 async def step_up(body: SecondFactorIn, user: CurrentUser, token: CurrentToken, mfa: Mfa,
-                  state: State, client: ClientInfo) -> Response:
+                  state: State, client: CallerInfo) -> Response:
     """A fresh access token whose `amr` has `mfa` and whose `auth_time` is now (RFC 8176)."""
     if not user.mfa_enabled and body.method != "webauthn":  # a passkey is a factor of its own
         raise AuthError("Turn on a second factor first.", code="mfa_not_enabled")

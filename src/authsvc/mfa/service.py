@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authsvc.caller import Caller
 from authsvc.errors import AuthError
 from authsvc.identity.login import PasswordLogin, lockout_key
 from authsvc.identity.models import User
@@ -15,7 +16,6 @@ from authsvc.protection.bruteforce import Subject
 from authsvc.security import totp
 from authsvc.security.codes import hash_code, new_recovery_codes
 from authsvc.state import AppState
-from authsvc.tokens.service import Client
 
 METHODS = ("totp", "email", "webauthn", "recovery_code")
 # RFC 8176 values added to `amr` for each method (`webauthn`: `hwk` or `swk`, by the passkey).
@@ -86,7 +86,7 @@ class MfaService:
             raise InvalidCode()
         return ["mfa", AMR[method]]
 
-    async def verify_guarded(self, user: User, method: str, code: str, client: Client, *,
+    async def verify_guarded(self, user: User, method: str, code: str, client: Caller, *,
                              where: str, bind: str = "", subject: Subject | None = None,
                              completes: bool = False) -> list[str]:
         """`verify_second_factor` under the lockout: a locked subject is refused before any

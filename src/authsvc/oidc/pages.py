@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from authsvc.clients.service import ClientView
-from authsvc.deps import ClientInfo, DbSession, State
+from authsvc.deps import CallerInfo, DbSession, State
 from authsvc.errors import AuthError
 from authsvc.oidc.authorize import (
     AuthorizationRequest,
@@ -191,7 +191,7 @@ async def _code(state: AppState, browser: BrowserSession, auth: AuthorizationReq
 
 @router.post("/authorize/consent")
 async def consent(request: Request, state: State, browser: Browser, db: DbSession,
-                  client_info: ClientInfo, form: PageForm) -> Response:
+                  client_info: CallerInfo, form: PageForm) -> Response:
     """Allow or deny, from the consent page (session CSRF token, the user it was shown to)."""
     await check_session_csrf(request, browser, form)
     request_id = form.get("request", "")
@@ -219,7 +219,7 @@ async def consent(request: Request, state: State, browser: Browser, db: DbSessio
 # ---------------------------------------------------------------- RP-initiated logout
 @router.get("/logout")
 async def end_session(request: Request, state: State, browser: Browser, db: DbSession,
-                      client_info: ClientInfo, id_token_hint: str | None = None,
+                      client_info: CallerInfo, id_token_hint: str | None = None,
                       post_logout_redirect_uri: str | None = None,
                       client_id: str | None = None) -> Response:
     """OpenID Connect RP-Initiated Logout 1.0 §2-§3. A valid `id_token_hint` for the signed-in
@@ -249,7 +249,7 @@ async def end_session(request: Request, state: State, browser: Browser, db: DbSe
 
 @router.post("/logout/end")
 async def end_session_confirmed(request: Request, state: State, browser: Browser,
-                                db: DbSession, client_info: ClientInfo,
+                                db: DbSession, client_info: CallerInfo,
                                 form: PageForm) -> Response:
     await check_session_csrf(request, browser, form)
     sid = None

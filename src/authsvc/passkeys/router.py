@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends
 from starlette.responses import Response
 
 from authsvc.deps import (
-    ClientInfo,
+    CallerInfo,
     CurrentToken,
     CurrentUser,
     DbSession,
@@ -50,7 +50,7 @@ SignInLimit = rate_limit("webauthn", "rate_limit_token")
              response_model=CreationOptionsOut)
 async def register_options(
     user: CurrentUser, token: CurrentToken, passkeys: Passkeys, state: State, identity: Identity,
-    client: ClientInfo, body: Annotated[RegisterOptionsIn | None, Body()] = None,
+    client: CallerInfo, body: Annotated[RegisterOptionsIn | None, Body()] = None,
 ) -> Response:
     """`PublicKeyCredentialCreationOptionsJSON`; adding a factor needs a recent authentication
     (the token's `auth_time`, a step-up, or `current_password`)."""
@@ -64,7 +64,7 @@ async def register_options(
 @router.post("/webauthn/register/verify", status_code=201, responses=BEARER_ERRORS,
              response_model=PasskeyOut)
 async def register_verify(body: RegisterIn, user: CurrentUser, passkeys: Passkeys,
-                          client: ClientInfo) -> Response:
+                          client: CallerInfo) -> Response:
     passkey = await passkeys.register(user, body.credential, body.name, client)
     out = passkey_body(passkey)
     return json_response({k: out[k] for k in ("id", "name", "created_at")}, status=201,
@@ -79,7 +79,7 @@ async def list_passkeys(user: CurrentUser, passkeys: Passkeys) -> Response:
 @router.delete("/users/me/passkeys/{passkey_id}", status_code=204,
                dependencies=[Depends(require_recent_mfa)], responses=BEARER_ERRORS)
 async def delete_passkey(passkey_id: str, user: CurrentUser, passkeys: Passkeys,
-                         client: ClientInfo) -> Response:
+                         client: CallerInfo) -> Response:
     await passkeys.remove(user, passkey_id, client)
     return Response(status_code=204)
 
@@ -96,7 +96,7 @@ async def login_options(passkeys: Passkeys,
 @router.post("/webauthn/login/verify", dependencies=[SignInLimit], responses=PUBLIC_JSON_ERRORS,
              response_model=TokenOut)
 async def login_verify(body: LoginIn, state: State, session: DbSession, identity: Identity,
-                       client: ClientInfo) -> Response:
+                       client: CallerInfo) -> Response:
     """The `/token` success body; `amr` has `hwk` or `swk`, and `user` + `mfa` after user
     verification (RFC 8176)."""
     body_out = await passkey_login(state, session, identity, client, body.challenge_id,

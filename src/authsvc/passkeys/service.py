@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authsvc.caller import Caller
 from authsvc.errors import AuthError, InvalidRequest, NotFound
 from authsvc.identity.login import EmailNotVerified, PasswordLogin, lockout_key
 from authsvc.identity.models import User
@@ -28,7 +29,6 @@ from authsvc.passkeys.repository import PasskeyRepository
 from authsvc.passkeys.runtime import PasskeyRuntime
 from authsvc.protection.bruteforce import Subject
 from authsvc.state import AppState
-from authsvc.tokens.service import Client
 
 UNKNOWN_USER = "-"  # a sign-in that named a username with no account: nothing may answer it
 MAX_NAME = 100
@@ -96,7 +96,7 @@ class PasskeyService:
             exclude=await self.repo.of_user(user.id))
 
     async def register(self, user: User, credential: Any, name: str | None,
-                       client: Client) -> Passkey:
+                       client: Caller) -> Passkey:
         """Level 2 §7.1: verify the attestation for the user's live registration challenge and
         store the credential; InvalidCredential otherwise (nothing stored)."""
         try:
@@ -132,7 +132,7 @@ class PasskeyService:
     async def count(self, user: User) -> int:
         return await self.repo.count(user.id)
 
-    async def remove(self, user: User, passkey_id: str, client: Client) -> None:
+    async def remove(self, user: User, passkey_id: str, client: Caller) -> None:
         try:
             pid = uuid.UUID(passkey_id)
         except ValueError:
@@ -156,7 +156,7 @@ class PasskeyService:
         challenge = await self.runtime.challenges.issue(Pending(LOGIN, owner, bind))
         return ceremonies.request_options(self.rp, challenge, allow=[]), challenge_id(challenge)
 
-    async def sign_in(self, challenge_id_: str, credential: Any, client: Client) -> SignedIn:
+    async def sign_in(self, challenge_id_: str, credential: Any, client: Caller) -> SignedIn:
         """Passwordless sign-in (Level 2 §7.2). The lockout of the named (or the credential's)
         username applies: a locked account is refused before any check, a failure counts."""
         challenge = challenge_bytes(challenge_id_)

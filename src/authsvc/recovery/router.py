@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from authsvc.deps import ClientInfo, CurrentUser, DbSession, Identity, State, rate_limit
+from authsvc.deps import CallerInfo, CurrentUser, DbSession, Identity, State, rate_limit
 from authsvc.recovery.schemas import (
     FORGOT_ACCEPTED,
     INVALID_BODY,
@@ -63,7 +63,7 @@ async def forgot_password(body: ForgotIn, recovery: Recovery) -> Response:
         429: error("`temporarily_locked`: too many wrong second factors, with `Retry-After`."),
     },
 )
-async def reset_password(body: ResetIn, recovery: Recovery, client: ClientInfo) -> Response:
+async def reset_password(body: ResetIn, recovery: Recovery, client: CallerInfo) -> Response:
     await recovery.reset_password(body.token, body.new_password, body.with_device(client),
                                   email=body.email,
                                   method=body.method, code=body.code)

@@ -14,6 +14,7 @@ from email.message import EmailMessage
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authsvc.caller import Caller
 from authsvc.db import after_commit, transaction, utcnow
 from authsvc.errors import AuthError, Conflict, TooManyRequests
 from authsvc.identity.account import end_other_sessions
@@ -29,7 +30,6 @@ from authsvc.recovery.repository import RESET, VERIFY, ActionTokenRepository
 from authsvc.security.codes import codes_equal, hash_code, new_numeric_code, new_token, token_digest
 from authsvc.security.crypto import derive_key
 from authsvc.state import AppState
-from authsvc.tokens.service import Client
 
 __all__ = ["InvalidActionToken", "MfaRequiredForReset", "RecoveryService"]
 
@@ -107,7 +107,7 @@ class RecoveryService:
 
     # ---------------------------------------------------------------------- reset
     async def reset_password(
-        self, token: str, new_password: str, client: Client, *, email: str | None = None,
+        self, token: str, new_password: str, client: Caller, *, email: str | None = None,
         method: str | None = None, code: str | None = None,
     ) -> User:
         """Set a new password with a reset token (or its code and `email`).
@@ -138,7 +138,7 @@ class RecoveryService:
         return user
 
     async def _second_factor(self, user: User, method: str | None, code: str | None,
-                             client: Client) -> None:
+                             client: Caller) -> None:
         """A reset never bypasses MFA. The e-mail factor is not offered when the user has
         another one: the reset link already proves the mailbox, so accepting an e-mailed code
         would let whoever reads the mail past the TOTP app."""

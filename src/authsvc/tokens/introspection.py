@@ -18,7 +18,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from authsvc.errors import InvalidToken, TokenExpired, TokenRevoked
+from authsvc.errors import BindingMismatch, InvalidToken, TokenExpired, TokenRevoked
 from authsvc.identity.cache import UserView
 from authsvc.kv import Keys
 from authsvc.ops.meter import Meter
@@ -31,9 +31,6 @@ from authsvc.tokens.revocations import RevocationList, RevocationListUnavailable
 INACTIVE: dict[str, Any] = {"active": False}
 Limit = tuple[str, str, Any, int]  # (bucket, subject, ratelimit.Rate, requests to count)
 
-
-class BindingMismatch(InvalidToken):
-    description = "The access token was issued to another client."
 
 CLIENT_CREDENTIALS = "client_credentials"
 # Claims copied into an active access token's answer only when the token has them.

@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from authsvc.deps import ClientInfo, CurrentToken, DbSession, Identity, State, rate_limit
+from authsvc.deps import CallerInfo, CurrentToken, DbSession, Identity, State, rate_limit
 from authsvc.errors import (
     AuthError,
     InvalidRequest,
@@ -38,7 +38,7 @@ router = APIRouter(tags=["tokens"])
 @router.post("/token", dependencies=[rate_limit("token", "rate_limit_token")],
              response_model=TokenOut, responses=TOKEN_ERRORS, openapi_extra=TOKEN_FORM)
 async def token(
-    request: Request, state: State, session: DbSession, identity: Identity, client: ClientInfo
+    request: Request, state: State, session: DbSession, identity: Identity, client: CallerInfo
 ) -> Response:
     """RFC 6749 §3.2: the grant named by `grant_type`, looked up in the registry."""
     form = await read_form(request)

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.audit.service import AuditLog
+from authsvc.caller import Caller
 from authsvc.config import Settings
 from authsvc.db import commit, utcnow
 from authsvc.errors import InvalidGrant, InvalidRequest
@@ -38,16 +39,6 @@ from authsvc.tokens.revocations import RevocationList
 
 REFRESH_INVALID = "The refresh token is invalid, expired or revoked."
 _SCOPE_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F)) - {'"', "\\"}
-
-
-@dataclass(frozen=True, slots=True)
-class Client:
-    """Who the tokens are for, as the service saw them."""
-
-    user_agent: str | None
-    ip: str | None
-    client_id: str | None = None
-    device: str | None = None  # a device token it presented (OWASP device cookies)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +97,7 @@ class TokenService:
     # ------------------------------------------------------------------- issuing
     def _access_claims(
         self, *, sub: str, sid: str | None, roles: list[str], amr: list[str], auth_time: int,
-        scope: str | None, client_id: str | None, client: Client,
+        scope: str | None, client_id: str | None, client: Caller,
     ) -> dict[str, Any]:
         now = int(time.time())
         claims: dict[str, Any] = {
@@ -137,7 +128,7 @@ class TokenService:
         return body
 
     async def _new_refresh(
-        self, session: AsyncSession, family: RefreshFamily, user_id: str, client: Client
+        self, session: AsyncSession, family: RefreshFamily, user_id: str, client: Caller
     ) -> str:
         jti = _new_jti()
         expires_at = family.expires_at
@@ -154,7 +145,7 @@ class TokenService:
         return self.codec.encode(claims)
 
     async def issue_for_user(
-        self, session: AsyncSession, user: User, *, amr: list[str], client: Client,
+        self, session: AsyncSession, user: User, *, amr: list[str], client: Caller,
         scope: str | None = None, auth_time: int | None = None,
     ) -> dict[str, Any]:
         """A new family: access + refresh token after a completed login."""
@@ -163,7 +154,7 @@ class TokenService:
         return issued.body
 
     async def issue_family(
-        self, session: AsyncSession, user: User, *, amr: list[str], client: Client,
+        self, session: AsyncSession, user: User, *, amr: list[str], client: Caller,
         scope: str | None = None, auth_time: int | None = None, refresh: bool = True,
     ) -> Issued:
         """A new family and its access token, with a refresh token unless `refresh` is off
@@ -184,7 +175,7 @@ class TokenService:
         return Issued(self._body(access, scope, token), family, claims)
 
     def issue_step_up(self, user: User, claims: dict[str, Any], method_amr: list[str],
-                      client: Client) -> dict[str, Any]:
+                      client: Caller) -> dict[str, Any]:
         """A fresh access token in the same family, with `mfa` in `amr` and `auth_time` now."""
         amr = list(dict.fromkeys([*claims.get("amr", []), "mfa", *method_amr]))
         access = self.codec.encode(self._access_claims(
@@ -195,7 +186,7 @@ class TokenService:
         self.meter.token("issued")
         return self._body(access, claims.get("scope"))
 
-    def issue_for_client(self, client_id: str, scope: str | None, client: Client,
+    def issue_for_client(self, client_id: str, scope: str | None, client: Caller,
                          not_before: int | None = None) -> dict[str, Any]:
         """Client credentials (RFC 6749 §4.4): an access token whose subject is the client.
         `cnb`: the client's not-before at issue; a secret rotation moves it on (introspection
@@ -218,7 +209,7 @@ class TokenService:
             raise InvalidGrant(REFRESH_INVALID) from None
 
     async def rotate(
-        self, session: AsyncSession, token: str, client: Client, *, load_user: Any
+        self, session: AsyncSession, token: str, client: Caller, *, load_user: Any
     ) -> dict[str, Any]:
         """Spend `token` and issue the next of its family; a replay revokes the family."""
         claims = self.decode_refresh(token)
@@ -257,13 +248,13 @@ class TokenService:
         self.meter.token("refreshed")
         return body
 
-    def _spender(self, client: Client) -> str:
+    def _spender(self, client: Caller) -> str:
         """Who presents the token: the User-Agent and the address (keyed digests), in every
         binding mode, so that a reuse from another client is never taken for a retry."""
         return self.binding.fingerprint(client.user_agent, client.ip)
 
     async def _spent_again(self, session: AsyncSession, claims: dict[str, Any],
-                           client: Client, spender: str) -> dict[str, Any]:
+                           client: Caller, spender: str) -> dict[str, Any]:
         """The token exists but was spent (or expired). The same client within the grace
         window gets the same answer again; any other reuse revokes the family (RFC 9700
         §4.14), atomically with respect to the rotation that spent it (the same row)."""

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends
 from markupsafe import Markup
 from starlette.responses import Response
 
-from authsvc.deps import ClientInfo, DbSession, Identity, State
+from authsvc.deps import CallerInfo, DbSession, Identity, State
 from authsvc.errors import AuthError, Conflict, TemporarilyLocked, TooManyRequests, WeakPassword
 from authsvc.identity.account import WrongCurrentPassword, end_other_sessions
 from authsvc.identity.account import change_password as change_password_everywhere
@@ -141,7 +141,7 @@ async def account(signed: SignedInUser, state: State, identity: Identity,
 
 @router.post("/account/password")
 async def change_password(member: Member, state: State, identity: Identity, db: DbSession,
-                          mfa: Mfa, client: ClientInfo, form: PageForm) -> Response:
+                          mfa: Mfa, client: CallerInfo, form: PageForm) -> Response:
     """Needs the current password (and a second factor when MFA is on); ends every other
     session and refresh family of the user, and moves this session to a new id."""
     user = await load_user(identity, member)
@@ -216,7 +216,7 @@ async def revoke_session(member: Member, state: State, form: PageForm) -> Respon
 
 
 @router.post("/account/apps/revoke")
-async def revoke_app_access(member: Member, state: State, db: DbSession, client: ClientInfo,
+async def revoke_app_access(member: Member, state: State, db: DbSession, client: CallerInfo,
                             form: PageForm) -> Response:
     """Take back an app's access: its consent and every token it holds for this user."""
     client_id = form.get("client_id", "")
@@ -232,7 +232,7 @@ async def revoke_app_access(member: Member, state: State, db: DbSession, client:
 
 @router.post("/logout/everywhere")
 async def logout_everywhere(member: Member, state: State, db: DbSession,
-                            client: ClientInfo) -> Response:
+                            client: CallerInfo) -> Response:
     """End every session of the user, this one included, and revoke every refresh family."""
     user_id = member.user_id
     await end_other_sessions(state, db, uuid.UUID(user_id), "logout_everywhere")

@@ -14,7 +14,8 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from authsvc.deps import ClientInfo, Identity, State
+from authsvc.caller import Caller
+from authsvc.deps import CallerInfo, Identity, State
 from authsvc.errors import AuthError, TemporarilyLocked
 from authsvc.identity.models import User
 from authsvc.identity.reauth import (
@@ -25,7 +26,6 @@ from authsvc.identity.reauth import (
 from authsvc.mfa.enrolment import Enrolment
 from authsvc.mfa.service import InvalidCode, MfaService
 from authsvc.state import AppState
-from authsvc.tokens.service import Client
 from authsvc.web.account import Mfa, account_page, load_user
 from authsvc.web.deps import Member, PageForm, SignedIn
 from authsvc.web.i18n import N_
@@ -59,7 +59,7 @@ def may_add_factor(state: AppState, member: SignedIn, user: User) -> bool:
 
 
 async def reauthenticated(state: AppState, identity: Any, member: SignedIn, user: User,
-                          form: dict[str, str], client: Client) -> str | None:
+                          form: dict[str, str], client: Caller) -> str | None:
     """The API's `RecentAuth` on the pages: None when the sign-in is recent or the form's
     current password is right (counted as a login attempt), else the message that says why."""
     session, clock = member.session, state.session_store.clock
@@ -89,7 +89,7 @@ async def refuse(state: AppState, mfa: MfaService, member: SignedIn, user: User,
 # ------------------------------------------------------------------------- TOTP
 @router.post("/account/totp/setup")
 async def totp_setup(member: Member, state: State, identity: Identity, mfa: Mfa,
-                     client: ClientInfo, form: PageForm) -> Response:
+                     client: CallerInfo, form: PageForm) -> Response:
     user = await load_user(identity, member)
     if not may_add_factor(state, member, user):
         return await refuse(state, mfa, member, user, 403, ADD_NEEDS_MFA)
@@ -123,7 +123,7 @@ async def totp_confirm(member: Member, state: State, identity: Identity, mfa: Mf
 
 @router.post("/account/totp/disable")
 async def totp_disable(member: Member, state: State, identity: Identity, mfa: Mfa,
-                       client: ClientInfo, form: PageForm) -> Response:
+                       client: CallerInfo, form: PageForm) -> Response:
     user = await load_user(identity, member)
     refused = await step_up(state, mfa, member.browser, user, form, client)
     if refused:
@@ -136,7 +136,7 @@ async def totp_disable(member: Member, state: State, identity: Identity, mfa: Mf
 # ----------------------------------------------------------------------- e-mail
 @router.post("/account/email-mfa/enable")
 async def email_enable(member: Member, state: State, identity: Identity, mfa: Mfa,
-                       client: ClientInfo, form: PageForm) -> Response:
+                       client: CallerInfo, form: PageForm) -> Response:
     user = await load_user(identity, member)
     if not may_add_factor(state, member, user):
         return await refuse(state, mfa, member, user, 403, ADD_NEEDS_MFA)
@@ -171,7 +171,7 @@ async def email_confirm(member: Member, state: State, identity: Identity, mfa: M
 # --------------------------------------------------------------- recovery codes
 @router.post("/account/recovery-codes")
 async def recovery_codes(member: Member, state: State, identity: Identity, mfa: Mfa,
-                         client: ClientInfo, form: PageForm) -> Response:
+                         client: CallerInfo, form: PageForm) -> Response:
     user = await load_user(identity, member)
     refused = await step_up(state, mfa, member.browser, user, form, client)
     if refused:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from authsvc.caller import Caller
 from authsvc.identity.login import PasswordLogin
 from authsvc.identity.models import User
-from authsvc.tokens.service import Client
 from authsvc.web.cookies import DEVICE, set_cookie
 
 
 async def remember_device(login: PasswordLogin, response: Response, user: User,
-                          client: Client, *, secure: bool) -> Response:
+                          client: Caller, *, secure: bool) -> Response:
     """A complete login leaves a device token in the browser (OWASP device cookies): a lock of
     the username by others does not stop this browser's next sign-in."""
     issued = await login.new_device_token(user, client)

@@ -11,14 +11,14 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from authsvc.deps import ClientInfo, DbSession, Identity, State, rate_limit
+from authsvc.caller import Caller
+from authsvc.deps import CallerInfo, DbSession, Identity, State, rate_limit
 from authsvc.errors import InvalidGrant, TemporarilyLocked, TooManyRequests
 from authsvc.identity.login import PasswordLogin
 from authsvc.identity.models import User
 from authsvc.mfa.login import TOKEN_INVALID, MfaLogin
 from authsvc.mfa.service import MfaService
 from authsvc.state import AppState
-from authsvc.tokens.service import Client
 from authsvc.web.browser import BrowserSession
 from authsvc.web.deps import PASSWORD_RENEWAL, Browser, PageForm, SessionCsrfChecked
 from authsvc.web.device_cookie import remember_device
@@ -32,7 +32,7 @@ CODE_INVALID = N_("That code is not valid. Check it and try again.")
 
 
 async def start_second_factor(state: AppState, db: Any, identity: Any, browser: BrowserSession,
-                              user: User, client: Client, target: str) -> Response:
+                              user: User, client: Caller, target: str) -> Response:
     """The password was right: keep the challenge in a pending session (new id) and ask."""
     challenge = await MfaLogin(MfaService(db, state, identity)).start(user, client)
     await browser.start(mfa_pending={"mfa_token": challenge.mfa_token,
@@ -74,7 +74,7 @@ async def mfa_form(browser: Browser) -> Response:
 @router.post("/login/mfa", dependencies=[rate_limit("token", "rate_limit_token"),
                                          SessionCsrfChecked])
 async def mfa_complete(state: State, browser: Browser, identity: Identity, db: DbSession,
-                       client: ClientInfo, form: PageForm) -> Response:
+                       client: CallerInfo, form: PageForm) -> Response:
     pending = pending_of(browser)
     if pending is None:
         return redirect("/login")
@@ -107,7 +107,7 @@ async def mfa_complete(state: State, browser: Browser, identity: Identity, db: D
 @router.post("/login/mfa/send", dependencies=[
     rate_limit("mfa_challenge", "rate_limit_mfa_challenge"), SessionCsrfChecked])
 async def mfa_send(state: State, browser: Browser, identity: Identity, db: DbSession,
-                   client: ClientInfo) -> Response:
+                   client: CallerInfo) -> Response:
     """Mail a login code (the same sending rules as `POST /mfa/challenge`)."""
     pending = pending_of(browser)
     if pending is None:

@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from authsvc.deps import ClientInfo, DbSession, Identity, State, rate_limit
+from authsvc.caller import Caller
+from authsvc.deps import CallerInfo, DbSession, Identity, State, rate_limit
 from authsvc.errors import AuthError, Conflict, InvalidGrant, TemporarilyLocked, WeakPassword
 from authsvc.identity.login import EmailNotVerified, PasswordLogin
 from authsvc.identity.models import User
@@ -16,7 +17,6 @@ from authsvc.recovery.router import Recovery
 from authsvc.security.redirects import safe_next
 from authsvc.sessions.model import Session
 from authsvc.state import AppState
-from authsvc.tokens.service import Client
 from authsvc.web.browser import BrowserSession
 from authsvc.web.cookies import PRE_SESSION_CSRF, clear_cookie, cookie_name, set_cookie
 from authsvc.web.deps import (
@@ -70,7 +70,7 @@ def pre_session_form(request: Request, state: AppState, template: str, *, status
     return response
 
 
-async def sign_in(browser: BrowserSession, state: AppState, user: User, client: Client,
+async def sign_in(browser: BrowserSession, state: AppState, user: User, client: Caller,
                   amr: list[str]) -> Session:
     """A fresh session for the user under a new id (the old id dies: session fixation)."""
     return await browser.start(
@@ -114,7 +114,7 @@ async def login_page(request: Request, state: State, browser: Browser,
 @router.post("/login", dependencies=[rate_limit("login_page", "rate_limit_login_page"),
                                      PreSessionCsrfChecked])
 async def login(request: Request, state: State, browser: Browser, identity: Identity,
-                db: DbSession, client: ClientInfo, form: PageForm) -> Response:
+                db: DbSession, client: CallerInfo, form: PageForm) -> Response:
     username, password = form.get("username", "").strip(), form.get("password", "")
     target = next_target(state, form.get("next"))
 
@@ -163,7 +163,7 @@ async def register_page(request: Request, state: State, browser: Browser) -> Res
 @router.post("/register", dependencies=[rate_limit("register", "rate_limit_register"),
                                         PreSessionCsrfChecked])
 async def register(request: Request, state: State, browser: Browser, identity: Identity,
-                   db: DbSession, client: ClientInfo, form: PageForm,
+                   db: DbSession, client: CallerInfo, form: PageForm,
                    recovery: Recovery) -> Response:
     email, password = form.get("email", "").strip(), form.get("password", "")
 
@@ -198,7 +198,7 @@ async def register(request: Request, state: State, browser: Browser, identity: I
 # ------------------------------------------------------------------------ logout
 @logout_router.post("/logout")
 async def logout(request: Request, state: State, browser: Browser, db: DbSession,
-                 client: ClientInfo, form: PageForm) -> Response:
+                 client: CallerInfo, form: PageForm) -> Response:
     """End this browser's session (POST only, with the session's CSRF token)."""
     if browser.session is None:
         browser.forget_cookie()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from authsvc.deps import ClientInfo, DbSession, Identity, State, rate_limit
+from authsvc.deps import CallerInfo, DbSession, Identity, State, rate_limit
 from authsvc.errors import AuthError, InvalidGrant, TemporarilyLocked
 from authsvc.identity.reauth import ReauthenticationRequired, require_recent_authentication
 from authsvc.mfa.login import MfaLogin
@@ -57,7 +57,7 @@ async def login_options(state: State, db: DbSession, identity: Identity) -> Resp
 @router.post("/login/passkey", dependencies=[
     rate_limit("login_page", "rate_limit_login_page"), PreSessionCsrfChecked])
 async def login(state: State, browser: Browser, db: DbSession, identity: Identity,
-                client: ClientInfo, form: PageForm) -> Response:
+                client: CallerInfo, form: PageForm) -> Response:
     """A passwordless sign-in: a new session (new id) with the passkey's `amr`."""
     try:
         done = await PasskeyService(db, state, identity).sign_in(
@@ -76,7 +76,7 @@ async def login(state: State, browser: Browser, db: DbSession, identity: Identit
 
 @router.post("/login/mfa/passkey/options", dependencies=[SessionCsrfChecked])
 async def mfa_options(state: State, browser: Browser, db: DbSession, identity: Identity,
-                      client: ClientInfo) -> Response:
+                      client: CallerInfo) -> Response:
     """Request options for the pending login's passkeys; the answer goes to POST /login/mfa
     with `method=webauthn` and the credential JSON as `code`."""
     pending = pending_of(browser)
@@ -93,7 +93,7 @@ async def mfa_options(state: State, browser: Browser, db: DbSession, identity: I
 # ----------------------------------------------------------------------- account
 @router.post("/account/passkeys/options")
 async def add_options(member: Member, state: State, identity: Identity, db: DbSession,
-                      mfa: Mfa, client: ClientInfo, form: PageForm) -> Response:
+                      mfa: Mfa, client: CallerInfo, form: PageForm) -> Response:
     """Creation options, once the session is recent enough to add a factor (else the page asks
     for the password: `current_password`)."""
     user = await load_user(identity, member)
@@ -116,7 +116,7 @@ async def add_options(member: Member, state: State, identity: Identity, db: DbSe
 
 @router.post("/account/passkeys")
 async def add(member: Member, state: State, identity: Identity, db: DbSession,
-              client: ClientInfo, form: PageForm) -> Response:
+              client: CallerInfo, form: PageForm) -> Response:
     user = await load_user(identity, member)
     try:
         await PasskeyService(db, state, identity).register(
@@ -129,7 +129,7 @@ async def add(member: Member, state: State, identity: Identity, db: DbSession,
 
 @router.post("/account/passkeys/delete")
 async def remove(member: Member, state: State, identity: Identity, db: DbSession, mfa: Mfa,
-                 client: ClientInfo, form: PageForm) -> Response:
+                 client: CallerInfo, form: PageForm) -> Response:
     """Needs a second factor when MFA is on (the page's step-up), else the password."""
     user = await load_user(identity, member)
     error = await step_up(state, mfa, member.browser, user, form, client)

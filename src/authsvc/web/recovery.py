@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from authsvc.deps import ClientInfo, State, rate_limit
+from authsvc.deps import CallerInfo, State, rate_limit
 from authsvc.errors import AuthError, TooManyRequests, WeakPassword
 from authsvc.identity.emails import EmailRefused
 from authsvc.mfa.service import InvalidCode
@@ -96,7 +96,7 @@ async def reset_page(request: Request, state: State, recovery: Recovery,
 
 @router.post("/reset", dependencies=[PreSessionCsrfChecked])
 async def reset(request: Request, state: State, browser: Browser, recovery: Recovery,
-                client: ClientInfo, form: PageForm) -> Response:
+                client: CallerInfo, form: PageForm) -> Response:
     token, password = form.get("token", ""), form.get("password", "")
     method, code = form.get("method", "").strip(), form.get("code", "").strip()
     shown = [m for m in form.get("mfa_methods", "").split() if m in RESET_METHODS] or None

@@ -8,12 +8,12 @@ and `auth_time` and moves the session to a new id, as for any privilege change.
 
 from __future__ import annotations
 
+from authsvc.caller import Caller
 from authsvc.errors import TemporarilyLocked, TooManyRequests
 from authsvc.identity.models import User
 from authsvc.mfa.service import InvalidCode, MfaService
 from authsvc.sessions.model import Session
 from authsvc.state import AppState
-from authsvc.tokens.service import Client
 from authsvc.web.browser import BrowserSession
 from authsvc.web.i18n import N_
 from authsvc.web.templating import format_duration
@@ -28,7 +28,7 @@ def has_recent_mfa(state: AppState, session: Session) -> bool:
 
 
 async def step_up(state: AppState, mfa: MfaService, browser: BrowserSession, user: User,
-                  form: dict[str, str], client: Client) -> str | None:
+                  form: dict[str, str], client: Caller) -> str | None:
     """None when the change may go ahead, else the message that says why not."""
     session = browser.session
     assert session is not None

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authsvc.caller import Caller
 from authsvc.clients.registration import AUTHORIZATION_CODE
 from authsvc.clients.service import ClientView
 from authsvc.db import after_commit, commit, transaction
@@ -28,7 +29,6 @@ from authsvc.identity.service import IdentityService
 from authsvc.oidc.claims import id_token
 from authsvc.oidc.codes import Grant
 from authsvc.tokens.grants.base import TokenRequest, UnauthorizedClient
-from authsvc.tokens.service import Client
 
 if TYPE_CHECKING:
     from authsvc.state import AppState
@@ -56,7 +56,7 @@ class AuthorizationCodeGrant:
 
 
 async def exchange_code(state: AppState, session: AsyncSession, form: dict[str, str],
-                        requester: ClientView, client: Client) -> dict[str, Any]:
+                        requester: ClientView, client: Caller) -> dict[str, Any]:
     """The `/token` body (with `id_token` for scope openid) for a valid code, or InvalidGrant."""
     code, redirect_uri, verifier = (form.get(n) or "" for n in
                                     ("code", "redirect_uri", "code_verifier"))
@@ -87,14 +87,14 @@ async def exchange_code(state: AppState, session: AsyncSession, form: dict[str, 
 
 
 async def _issue(state: AppState, session: AsyncSession, code: str, grant: Grant,
-                 requester: ClientView, client: Client) -> dict[str, Any]:
+                 requester: ClientView, client: Caller) -> dict[str, Any]:
     user = await IdentityService.of(state, session).get(grant.user_id)
     if user is None or not user.is_active:
         raise InvalidGrant(CODE_INVALID)
     scopes = grant.scope.split(" ")
     offline = "offline_access" in scopes and "refresh_token" in requester.grant_types
     issued = await state.tokens.issue_family(
-        session, user, amr=list(grant.amr), client=Client(client.user_agent, client.ip,
+        session, user, amr=list(grant.amr), client=Caller(client.user_agent, client.ip,
                                                           requester.client_id),
         scope=grant.scope, auth_time=grant.auth_time, refresh=offline,
     )
@@ -120,7 +120,7 @@ async def _issue(state: AppState, session: AsyncSession, code: str, grant: Grant
     return body
 
 
-async def _replayed(state: AppState, session: AsyncSession, code: str, client: Client) -> None:
+async def _replayed(state: AppState, session: AsyncSession, code: str, client: Caller) -> None:
     """A spent code again: revoke what its first use issued (committed even though the
     request fails), then refuse."""
     used = await state.authorizations.spend(code)

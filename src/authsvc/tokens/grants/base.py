@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authsvc.caller import Caller
 from authsvc.errors import AuthError, UnsupportedGrantType
 from authsvc.identity.service import IdentityService
-from authsvc.tokens.service import Client
 
 if TYPE_CHECKING:
     from authsvc.state import AppState
@@ -32,7 +32,7 @@ class TokenRequest:
 
     form: dict[str, str]
     authorization: str | None
-    caller: Client
+    caller: Caller
     state: AppState
     session: AsyncSession
     identity: IdentityService

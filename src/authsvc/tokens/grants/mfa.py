@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from authsvc.caller import Caller
 from authsvc.forms import require
 from authsvc.identity.login import PasswordLogin
 from authsvc.mfa.login import MfaLogin
 from authsvc.mfa.service import MfaService
 from authsvc.tokens.grants.base import TokenRequest
 from authsvc.tokens.grants.password import add_device_token, with_device_token
-from authsvc.tokens.service import Client
 
 MFA_GRANT = "urn:authsvc:params:oauth:grant-type:mfa"
 
@@ -33,7 +33,7 @@ class MfaGrant:
         state, caller = request.state, with_device_token(request)
         mfa = MfaService(request.session, state, request.identity)
         done = await MfaLogin(mfa).complete(mfa_token, method, code, caller)
-        bound = Client(caller.user_agent, caller.ip, done.client_id, caller.device)
+        bound = Caller(caller.user_agent, caller.ip, done.client_id, caller.device)
         body = await state.tokens.issue_for_user(request.session, done.user,
                                                  amr=["pwd", *done.amr], client=bound,
                                                  scope=done.scope)

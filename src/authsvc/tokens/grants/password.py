@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authsvc.caller import Caller
 from authsvc.forms import require
 from authsvc.identity.login import PasswordLogin
 from authsvc.identity.models import User
 from authsvc.mfa.login import MfaLogin
 from authsvc.mfa.service import MfaService
 from authsvc.tokens.grants.base import TokenRequest, UnauthorizedClient
-from authsvc.tokens.service import Client, allowed_scope
+from authsvc.tokens.service import allowed_scope
 
 if TYPE_CHECKING:
     from authsvc.state import AppState
@@ -35,27 +36,27 @@ class PasswordGrant:
         caller = with_device_token(request)
         login = PasswordLogin.of(request.state, request.identity)
         user = await login.verify(username, password, caller)
-        bound = Client(caller.user_agent, caller.ip, named.client_id if named else None,
+        bound = Caller(caller.user_agent, caller.ip, named.client_id if named else None,
                        caller.device)
         body = await complete_login(request.state, request.session, user, bound, scope=scope)
         return await add_device_token(login, body, user, bound)
 
 
-def with_device_token(request: TokenRequest) -> Client:
+def with_device_token(request: TokenRequest) -> Caller:
     """The caller, with the `device_token` form field it sent (OWASP device cookies)."""
     sent = request.form.get("device_token")
     return replace(request.caller, device=sent) if sent else request.caller
 
 
 async def add_device_token(login: PasswordLogin, body: dict[str, Any], user: User,
-                           client: Client) -> dict[str, Any]:
+                           client: Caller) -> dict[str, Any]:
     """A complete login's answer carries a new device token for the app to keep and send back."""
     issued = await login.new_device_token(user, client)
     return {**body, "device_token": issued.token}
 
 
 async def complete_login(
-    state: AppState, session: AsyncSession, user: User, client: Client, *, scope: str | None
+    state: AppState, session: AsyncSession, user: User, client: Caller, *, scope: str | None
 ) -> dict[str, Any]:
     """Tokens for a user whose password was just verified, or, when the user has MFA on,
     403 `mfa_required` carrying an `mfa_token` and the user's `mfa_methods`."""

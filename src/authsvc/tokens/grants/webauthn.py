@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authsvc.caller import Caller
 from authsvc.errors import InvalidGrant
 from authsvc.forms import require
 from authsvc.identity.service import IdentityService
 from authsvc.passkeys.service import InvalidCredential, PasskeyService
 from authsvc.tokens.grants.base import TokenRequest
-from authsvc.tokens.service import Client
 
 if TYPE_CHECKING:
     from authsvc.state import AppState
@@ -23,7 +23,7 @@ WEBAUTHN_GRANT = "urn:authsvc:params:oauth:grant-type:webauthn"
 
 
 async def passkey_login(state: AppState, session: AsyncSession, identity: IdentityService,
-                        caller: Client, challenge_id: str, credential: Any) -> dict[str, Any]:
+                        caller: Caller, challenge_id: str, credential: Any) -> dict[str, Any]:
     """The `/token` success body for a verified passkey; `amr` hwk/swk (+ user, mfa with UV)."""
     done = await PasskeyService(session, state, identity).sign_in(challenge_id, credential,
                                                                   caller)
