@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -78,3 +80,36 @@ class Server:
             self.process.kill()
             self.process.wait()
             raise
+
+
+@contextmanager
+def serving(env: dict[str, str], port: int, cwd: Path, ready: str = "/health/live",
+            timeout: float = 30.0) -> Iterator[str]:
+    """`authsvc serve` on 127.0.0.1:`port` until the block ends; yields its base URL once
+    `ready` answers 200 (RuntimeError with the server's output if it exits or never does)."""
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "authsvc", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"{base}{ready}", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                output = proc.stdout.read().decode() if proc.stdout else ""
+                raise RuntimeError(f"authsvc serve did not start:\n{output}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -10,18 +10,15 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pyotp
 import pytest
 
 from tests.infra import STRONG_PASSWORD, unique_email
+from tests.processes import free_port, serving
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -33,12 +30,6 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium"),
 ]
 playwright_api = pytest.importorskip("playwright.async_api")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -64,30 +55,8 @@ def serve(tmp_path: Path, **storage: str) -> Iterator[str]:
         "AUTHSVC_DATA_DIR": str(tmp_path),
         "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"),
     }
-    proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "authsvc", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                output = proc.stdout.read().decode() if proc.stdout else ""
-                raise RuntimeError(f"authsvc serve did not start:\n{output}")
-            time.sleep(0.2)
+    with serving(env, port, tmp_path) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def totp_now(secret: str) -> str:

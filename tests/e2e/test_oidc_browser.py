@@ -15,7 +15,6 @@ import asyncio
 import json
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +25,7 @@ import pyotp
 import pytest
 
 from tests.infra import STRONG_PASSWORD, unique_email
-from tests.processes import cli, environment, free_port
+from tests.processes import cli, environment, free_port, serving
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -101,29 +100,8 @@ def server(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[dict[s
     base = f"http://127.0.0.1:{port}"
     env = environment(database_url, redis_url, AUTHSVC_ISSUER=base,
                       AUTHSVC_DATA_DIR=str(tmp_path))
-    proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "authsvc", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                output = proc.stdout.read().decode() if proc.stdout else ""
-                raise RuntimeError(f"authsvc serve did not start:\n{output}")
-            time.sleep(0.2)
+    with serving(env, port, tmp_path, ready="/health/ready"):
         yield {"url": base, "env": env}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def create_client(env: dict[str, str], *args: str) -> dict[str, Any]:

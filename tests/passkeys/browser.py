@@ -8,17 +8,12 @@ the tests then send what the authenticator made to the API with httpx, as any cl
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from tests.processes import free_port
+from tests.processes import free_port, serving
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -59,29 +54,8 @@ def serve(database_url: str, redis_url: str, tmp: Path, **settings: str) -> Iter
         "PYTHONPATH": str(SRC),
         **{f"AUTHSVC_{k.upper()}": v for k, v in settings.items()},
     })
-    proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "authsvc", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                output = proc.stdout.read().decode() if proc.stdout else ""
-                raise RuntimeError(f"authsvc serve did not start:\n{output}")
-            time.sleep(0.2)
+    with serving(env, port, tmp):
         yield f"http://localhost:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 class Authenticator:
