@@ -1,19 +1,27 @@
 """The benchmark harness: authsvc's hot paths against the limits of this machine, same run.
 
-    python benchmarks/run.py --workers 1 2 --duration 10 --repeat 2
+    python benchmarks/run.py                 # 1 and 2 workers, 10 s a run, 2 runs a row
+    python benchmarks/run.py --quick         # smoke run: 1 worker, 3 s, 1 run
+    python benchmarks/run.py --port 18000    # base port: peer +1, N workers' servers +10N..+10N+5
 
-For each worker count it serves, one after the other on 127.0.0.1 (never two servers at once):
-  1. the ceiling: benchmarks/bare_app.py (FastAPI, the same form parsing, a constant body);
-  2. authsvc itself (`authsvc serve --workers N`, AUTHSVC_ENV=testing but bcrypt cost 12):
-     introspection, introspection at half its maximum rate, client credentials, refresh
-     rotation, password logins (with light introspection load alongside), and the raw bcrypt
-     limit measured in this process while the server idles;
-  3. authsvc with the /introspect rate limiter switched off (benchmarks/variants.py), for the
-     limiter's own cost;
-  4. next to the running authsvc, a resource server (benchmarks/resource_app.py, FastAPI): one
-     endpoint unprotected, then guarded by authsvc-client with its cache off, then on (30 s).
+Once a run: `pgbench -N` on a database of its own (the PostgreSQL write limit), and the peer,
+panva's oidc-provider in one Node process (benchmarks/peer): its client credentials and its
+introspection. Then for each worker count it serves, one after the other on 127.0.0.1 (never two
+servers at once):
+  1. authsvc itself (`authsvc serve --workers N`, the production profile at INFO, secrets made
+     here, mail to the log): introspection, GET /users/me, introspection at half its maximum
+     rate, client credentials, refresh chains (each response's refresh token spent by the next
+     request on that connection), password logins with introspection at full load alongside,
+     and the raw bcrypt limit measured in this process once the server stopped;
+  2. next to the running authsvc, a resource server (benchmarks/resource_app.py, FastAPI): one
+     endpoint unprotected, then guarded by authsvc-client with its cache off, then on (30 s);
+  3. the ceilings: benchmarks/raw_asgi.py (no framework, uvicorn + httptools + uvloop) and
+     benchmarks/bare_app.py (FastAPI, the same form parsing, a constant body);
+  4. authsvc with the /introspect rate limiter switched off (benchmarks/variants.py), for the
+     limiter's own cost.
 Load comes from wrk (Lua scripts in benchmarks/lua) in its own process, bounded by -d.
-It creates its own PostgreSQL database (dropped at the end) and claims a Redis logical database
+Every row is printed with its ratio to issue 20's target (TARGETS; 1.0 or more: met).
+It creates its own PostgreSQL databases (dropped at the end) and claims a Redis logical database
 (flushed at start and end). Prints a table and writes benchmarks/results/latest.json.
 """
 
