@@ -33,7 +33,11 @@ const provider = new Provider(issuer, {
   cookies: { keys: [randomBytes(32).toString('hex')] },
   features: {
     clientCredentials: { enabled: true },
-    introspection: { enabled: true },
+    introspection: {
+      enabled: true,
+      // A client may introspect its own tokens (the default policy lets any client do it).
+      allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId,
+    },
     devInteractions: { enabled: false },
   },
   routes: { token: '/token', introspection: '/introspect' },

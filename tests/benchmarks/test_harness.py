@@ -184,3 +184,18 @@ def test_refresh_script_chains_on_each_connection(tmp_path: Path) -> None:
     assert ChainServer.violations == []
     assert ChainServer.requests > conns  # the chains went on past their seeded tokens
     assert result["broken"] == 0 and result["errors"] == 0
+
+
+def test_rows_keep_errors_by_kind_and_rates_without_latency(tmp_path: Path) -> None:
+    bench = run.Bench(run.parse_args(["--out", str(tmp_path / "x.json")]))
+    try:
+        entry = bench.add("some row", 1, [run.parse_wrk(wrk_line()),
+                                          run.parse_wrk(wrk_line(p99_us=11000))])
+        assert entry["errors"] == 6
+        assert entry["errors_by_kind"] == {"read": 2, "status": 4}
+        assert (entry["p50_ms"], entry["p99_ms"], entry["p99_ms_max"]) == (2.0, 10.0, 11.0)
+        rate = bench.add_rate(run.PGBENCH, 0, [1000.0, 3000.0])
+        assert (rate["rps"], rate["rps_min"], rate["p50_ms"], rate["p99_ms"]) == (
+            2000.0, 1000.0, None, None)
+    finally:
+        shutil.rmtree(bench.tmp, ignore_errors=True)
