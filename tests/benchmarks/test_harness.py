@@ -199,3 +199,12 @@ def test_rows_keep_errors_by_kind_and_rates_without_latency(tmp_path: Path) -> N
             2000.0, 1000.0, None, None)
     finally:
         shutil.rmtree(bench.tmp, ignore_errors=True)
+
+
+def test_a_row_that_measured_nothing_misses_its_target() -> None:
+    rows = [row(run.LOGIN, 1, 0.0), row(run.BCRYPT_CORES, 1, 8.0, None, None)]
+    run.evaluate_targets(rows, [1])  # twice: the rows' annotations are not doubled
+    found = {t["path"]: t for t in run.evaluate_targets(rows, [1])}
+    login = found["password login vs raw bcrypt"]
+    assert (login["measured"], login["ratio_to_target"], login["met"]) == (0.0, 0.0, False)
+    assert len(rows[0]["targets"]) == 1
