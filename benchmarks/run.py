@@ -586,10 +586,11 @@ class Bench:
             result = run_wrk(server.url, "refresh.lua", wrk_env(chains), a.duration, conns,
                              threads=conns)
             if result["broken"]:
-                log(f"  WARNING: {result['broken']} of {conns} chains broke (a non-200 answer)")
+                log(f"  WARNING: {result['broken']} of {conns} chains broke (a 4xx answer)")
             runs.append(result)
         return self.add(REFRESH, workers, runs, chains=conns,
-                        broken_chains=sum(r["broken"] for r in runs))
+                        broken_chains=sum(r["broken"] for r in runs),
+                        retried_5xx=sum(r["retried"] for r in runs))
 
     def logins(self, server: Server, workers: int, access: Path) -> dict[str, Any]:
         """A login storm with introspection alongside: by default at full load

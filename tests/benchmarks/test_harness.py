@@ -128,7 +128,8 @@ def test_quick_defaults_and_explicit_flags_win() -> None:
 class ChainServer(BaseHTTPRequestHandler):
     """POST /token: answers a new refresh token and notes, per connection (one handler a
     connection under HTTP/1.1 keep-alive), whether the token presented was the last one it
-    answered on that connection."""
+    answered on that connection. Every fifth request gets a 503 instead (spending nothing):
+    the next request on that connection must bring the same token again."""
 
     protocol_version = "HTTP/1.1"
     issued = 0
@@ -137,6 +138,7 @@ class ChainServer(BaseHTTPRequestHandler):
     spent: set[str] = set()
     violations: list[str] = []
     requests = 0
+    failed = 0
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -147,6 +149,12 @@ class ChainServer(BaseHTTPRequestHandler):
         cls = type(self)
         with cls.lock:
             cls.requests += 1
+            if cls.requests % 5 == 0:  # a timeout: nothing spent, the client must retry it
+                cls.failed += 1
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             last = getattr(self, "last", None)
             if token in cls.spent:
                 cls.violations.append(f"{token} sent twice")
@@ -183,7 +191,8 @@ def test_refresh_script_chains_on_each_connection(tmp_path: Path) -> None:
         server.server_close()
     assert ChainServer.violations == []
     assert ChainServer.requests > conns  # the chains went on past their seeded tokens
-    assert result["broken"] == 0 and result["errors"] == 0
+    assert ChainServer.failed > 0 and result["broken"] == 0
+    assert result["retried"] == result["errors_status"] > 0
 
 
 def test_rows_keep_errors_by_kind_and_rates_without_latency(tmp_path: Path) -> None:
