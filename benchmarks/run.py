@@ -174,6 +174,23 @@ class Server:
             time.sleep(0.2)
         raise SystemExit(f"{self.label} did not start; see {self.logfile.name}")
 
+    def error_statuses(self) -> dict[str, int]:
+        """Answers of 400 and more in this server's access log, by "METHOD route status"
+        (authsvc at INFO writes one JSON line a request): what a row's `errors` were."""
+        counts: dict[str, int] = {}
+        with open(self.logfile.name, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if '"status":4' not in line and '"status":5' not in line:
+                    continue
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(entry.get("status"), int) and entry["status"] >= 400:
+                    key = f"{entry.get('method')} {entry.get('route')} {entry['status']}"
+                    counts[key] = counts.get(key, 0) + 1
+        return counts
+
     def workers_pids(self) -> list[int]:
         assert self.proc is not None
         return worker_pids(self.proc.pid, self.workers)
@@ -405,6 +422,7 @@ class Bench:
         self.client: tuple[str, str] = ("", "")
         self.emails: list[str] = []
         self.registered = False
+        self.error_answers: dict[int, dict[str, int]] = {}  # by worker count, from the log
 
     # -------------------------------------------------------------------- helpers
     def add(self, row: str, workers: int, runs: list[dict[str, Any]], **extra: Any) -> dict:
@@ -792,6 +810,9 @@ class Bench:
             intro["rss_mb_start"] = rss_start
             intro["rss_mb_end"] = rss_end
             again["rss_mb_end"] = rss_end
+        self.error_answers[workers] = srv.error_statuses()
+        if self.error_answers[workers]:
+            log(f"  authsvc's error answers ({workers}w): {self.error_answers[workers]}")
         if a.only == "library":
             return
         if a.only != "all":
@@ -871,6 +892,7 @@ class Bench:
             "rows": self.rows,
             "targets": targets,
             "ratios": ratios,
+            "authsvc_error_answers": {str(w): c for w, c in self.error_answers.items()},
         }
         print_table(result)
         return result
@@ -934,6 +956,10 @@ def print_table(result: dict[str, Any]) -> None:
               f" | limiter cost {q['limiter_cost_pct']}%"
               f" | p99 @ half rate {q['half_rate_p99_ms']} ms"
               f" | worker RSS max {q['worker_rss_mb_max']} MB")
+    for w, counts in (result.get("authsvc_error_answers") or {}).items():
+        if counts:
+            print(f"[{w} worker(s)] authsvc's error answers (its access log): "
+                  + ", ".join(f"{k}: {n}" for k, n in sorted(counts.items())))
     load = result["machine"].get("load_average")
     if load:
         print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"

@@ -217,3 +217,15 @@ def test_a_row_that_measured_nothing_misses_its_target() -> None:
     login = found["password login vs raw bcrypt"]
     assert (login["measured"], login["ratio_to_target"], login["met"]) == (0.0, 0.0, False)
     assert len(rows[0]["targets"]) == 1
+
+
+def test_error_statuses_come_from_the_access_log(tmp_path: Path) -> None:
+    server = run.Server("authsvc", ["true"], {}, 18099, 1, log_dir=tmp_path)
+    server.logfile.write(b'authsvc: production profile\n'
+                         b'{"level":"INFO","method":"POST","route":"/token","status":503}\n'
+                         b'{"level":"INFO","method":"POST","route":"/token","status":503}\n'
+                         b'{"level":"INFO","method":"POST","route":"/introspect","status":200}\n'
+                         b'{"level":"INFO","method":"GET","route":"/users/me","status":401}\n'
+                         b'{"status":5 broken line\n')
+    server.logfile.flush()
+    assert server.error_statuses() == {"POST /token 503": 2, "GET /users/me 401": 1}
