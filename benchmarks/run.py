@@ -775,10 +775,10 @@ class Bench:
         finally:
             asyncio.run(drop_database(admin, db_name))
             release_redis(a.redis, redis_index)
-            if ok:
+            if ok and not a.keep_logs:
                 shutil.rmtree(self.tmp, ignore_errors=True)
             else:
-                log(f"kept {self.tmp} (server logs) for the failure")
+                log(f"kept {self.tmp} (server logs, tokens)")
         return self.report(bcrypt_rows, started)
 
     def run_workers(self, workers: int, bcrypt_rows: list[dict[str, Any]]) -> None:
@@ -996,6 +996,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pgbench-threads", type=int, default=2)
     p.add_argument("--bcrypt-rounds", type=int, default=12)
     p.add_argument("--log-level", default="INFO", help="AUTHSVC_LOG_LEVEL of the servers")
+    p.add_argument("--keep-logs", action="store_true",
+                   help="keep the scratch directory (server logs) after a successful run")
     p.add_argument("--port", type=int, default=18000,
                    help="base port: the peer on +1, N workers' servers on +10N .. +10N+5")
     p.add_argument("--pg", default=os.environ.get("BENCH_PG",
