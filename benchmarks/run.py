@@ -837,9 +837,11 @@ class Bench:
         a = self.args
         log("  measuring raw bcrypt (server stopped, machine idle)")
         cores = os.cpu_count() or 2
-        limit_w = bcrypt_limit(workers, min(a.duration, 10), a.bcrypt_rounds)
-        limit_c = limit_w if cores == workers else bcrypt_limit(cores, min(a.duration, 10),
-                                                                a.bcrypt_rounds)
+        # At least 5 s: a hash takes ~0.25 s of a core, and a loaded one much more; a count of
+        # two or three would make the limit a coin toss (--quick runs 3 s rows).
+        seconds = max(min(a.duration, 10), 5)
+        limit_w = bcrypt_limit(workers, seconds, a.bcrypt_rounds)
+        limit_c = limit_w if cores == workers else bcrypt_limit(cores, seconds, a.bcrypt_rounds)
         bcrypt_rows.append({"workers": workers, "threads_eq_workers": round(limit_w, 2),
                             "threads_eq_cores": round(limit_c, 2)})
         self.add_rate(BCRYPT_CORES, workers, [limit_c], threads=cores)
