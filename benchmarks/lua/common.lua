@@ -46,17 +46,19 @@ function setup(thread)
 end
 
 function done(summary, latency, requests)
-  local overflow = 0
+  local overflow, broken, retried = 0, 0, 0
   for _, t in ipairs(threads) do
     overflow = overflow + (t:get("overflow") or 0)
+    broken = broken + (t:get("broken") or 0)
+    retried = retried + (t:get("retried") or 0)
   end
   local e = summary.errors
   io.write(string.format(
     'BENCH_RESULT {"requests": %d, "duration_us": %d, "bytes": %d, ' ..
     '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, "mean_us": %.1f, ' ..
     '"errors_connect": %d, "errors_read": %d, "errors_write": %d, "errors_status": %d, ' ..
-    '"errors_timeout": %d, "overflow": %d}\n',
+    '"errors_timeout": %d, "overflow": %d, "broken": %d, "retried": %d}\n',
     summary.requests, summary.duration, summary.bytes,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
-    latency.mean, e.connect, e.read, e.write, e.status, e.timeout, overflow))
+    latency.mean, e.connect, e.read, e.write, e.status, e.timeout, overflow, broken, retried))
 end
