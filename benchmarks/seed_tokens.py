@@ -23,7 +23,7 @@ from authsvc.config import load_settings  # noqa: E402
 from authsvc.db import transaction  # noqa: E402
 from authsvc.identity.repository import UserRepository  # noqa: E402
 from authsvc.main import build_state, close_state  # noqa: E402
-from authsvc.tokens.service import Client  # noqa: E402
+from authsvc.caller import Caller  # noqa: E402
 
 BATCH = 250
 TASKS = 4
@@ -31,7 +31,7 @@ TASKS = 4
 
 async def seed(args: argparse.Namespace) -> None:
     state = await build_state(load_settings())
-    client = Client(user_agent=args.user_agent, ip="127.0.0.1", client_id=None)
+    client = Caller(user_agent=args.user_agent, ip="127.0.0.1", client_id=None)
     try:
         with open(args.emails, encoding="utf-8") as fh:
             emails = [line.strip() for line in fh if line.strip()]
