@@ -19,11 +19,11 @@ from urllib.parse import urlencode
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "src")]
 
+from authsvc.caller import Caller  # noqa: E402
 from authsvc.config import load_settings  # noqa: E402
 from authsvc.db import transaction  # noqa: E402
 from authsvc.identity.repository import UserRepository  # noqa: E402
 from authsvc.main import build_state, close_state  # noqa: E402
-from authsvc.caller import Caller  # noqa: E402
 
 BATCH = 250
 TASKS = 4
