@@ -69,6 +69,7 @@ from benchmarks.run import (  # noqa: E402
 FIGURES = ROOT / "docs" / "performance"
 REVOCATION_TTL_S = 3 * 3600  # seeded revocations stay live for the whole run
 ROWS = ("introspection", "refresh rotation", "password login (bcrypt 12)")
+CEILING = "ceiling: bare FastAPI form endpoint"
 
 # (dimension, size): the state after the step. Cumulative, in this order.
 FULL = [("users", 1_000), ("users", 100_000), ("users", 1_000_000),
@@ -129,7 +130,12 @@ class Curve:
     def refresh(self, srv: Server, tag: str) -> dict[str, Any]:
         a = self.args
         self.bench.emails = self.sample_emails(100)
-        _, pool = self.bench.seed_tokens(refresh=a.refresh_pool, tag=tag)
+        # Each rotation spends a token, and seeding one costs a family: size the pool from the
+        # last step's rate (1.5x what a run spends), between 300 and --refresh-pool.
+        last = next((p["rps"] for p in reversed(self.points) if p["row"] == ROWS[1]), None)
+        size = a.refresh_pool if last is None else int(last * a.duration * 1.5)
+        size = max(300, min(a.refresh_pool, size + 4 * a.connections))
+        _, pool = self.bench.seed_tokens(refresh=size, tag=tag)
         result = run_wrk(srv.url, "refresh.lua", wrk_env(pool), a.duration, a.connections)
         if result["overflow"]:
             log("  WARNING: the refresh pool ran out; this row's rate is a lower bound")
@@ -145,11 +151,14 @@ class Curve:
         return run_wrk(srv.url, "form.lua", wrk_env(bodies, "/token"), a.login_duration,
                        a.login_connections)
 
-    def step(self, srv: Server, access: Path, k: int, dimension: str, size: int) -> None:
+    def step(self, srv: Server, ceiling: Server, access: Path, k: int, dimension: str,
+             size: int) -> None:
         seeded = self.grow(dimension, size)
         state = dict(self.state)
+        state["families_in_db"] = asyncio.run(seed_curve.count(self.dsn, "refresh_families"))
         log(f"=== step {k}: {state} ===")
         rows = {
+            CEILING: self.introspection(ceiling, access),  # what the loaded box gives now
             ROWS[0]: self.introspection(srv, access),
             ROWS[1]: self.refresh(srv, f"-step{k}"),
             ROWS[2]: self.login(srv),
@@ -161,9 +170,14 @@ class Curve:
         finally:
             r.close()
         for name, result in rows.items():
+            kinds = {k[len("errors_"):]: v for k, v in result.items()
+                     if k.startswith("errors_") and v}
             entry = self.bench.add(name, 1, [result], step=k, dimension=dimension, size=size,
-                                   state=state, overflow=result.get("overflow", 0))
+                                   state=state, overflow=result.get("overflow", 0),
+                                   error_kinds=kinds)
             self.points.append(entry)
+        intro = self.points[-3]
+        intro["over_ceiling"] = round(intro["rps"] / max(self.points[-4]["rps"], 1e-9), 3)
         self.points[-1].update(worker_rss_mb=srv.rss(), redis_used_mb=redis_mb,
                                redis_keys=redis_keys, seed_s=round(seeded, 1))
         log(f"  worker RSS {srv.rss()} MB, Redis {redis_mb} MB / {redis_keys} keys")
@@ -188,8 +202,10 @@ class Curve:
         progress: list[tuple[float, int]] = []
         marker_at: list[float] = []
         r = redis.Redis.from_url(self.redis_url)
-        r.flushdb()  # our own logical database only
-        r.set(CLAIM_KEY, self.claim, ex=7200)
+        with r.pipeline(transaction=True) as pipe:  # our own logical DB only; keep the claim
+            pipe.flushdb()
+            pipe.set(CLAIM_KEY, self.claim, ex=7200)
+            pipe.execute()
         t0 = time.monotonic()
 
         def poll(name: str, tok: str) -> None:
@@ -278,11 +294,17 @@ class Curve:
             self.grow(*self.steps[0])
             b.emails = self.sample_emails(100)
             access, _ = b.seed_tokens(access=a.access_tokens, tag="-curve")
+            # The ceiling (benchmarks/bare_app.py, as run.py serves it) idles beside authsvc
+            # and gets a short run each step: a yardstick for how loaded the box is right then.
             with Server("authsvc", [PY, "-m", "authsvc", "serve", "--workers", "1",
-                                    "--port", str(a.port)], b.env, a.port, 1) as srv:
+                                    "--port", str(a.port)], b.env, a.port, 1) as srv, \
+                    Server("ceiling", [PY, str(HERE / "serve.py"),
+                                       "benchmarks.bare_app:create_app", "--port",
+                                       str(a.port + 1), "--workers", "1"],
+                           b.env, a.port + 1, 1) as ceiling:
                 b.check_paths(srv.url, access)
                 for k, (dimension, size) in enumerate(self.steps):
-                    self.step(srv, access, k, dimension, size)
+                    self.step(srv, ceiling, access, k, dimension, size)
                 load["after_curve"] = uptime()
                 if not a.no_rebuild:
                     rebuild = self.rebuild(srv, access)
@@ -338,16 +360,23 @@ def plot(result: dict[str, Any], out: Path) -> list[Path]:
         if not steps:
             continue
         base = steps[0] - 1  # the step before the dimension grew: its baseline
+
+        def x_of(p: dict[str, Any], dim: str = dim) -> int:
+            state = p["state"]
+            return int(state.get("families_in_db", 0) if dim == "families" else state[dim])
+
         for row in ROWS:
-            mine = [p for p in points if p["row"] == row and p["step"] in steps]
-            xs = [p["size"] for p in mine]
             ref = next((p for p in points if p["row"] == row and p["step"] == base), None)
-            for ax, keys in ((axes[0][col], ("rps",)), (axes[1][col], ("p50_ms",)),
-                             (axes[2][col], ("p99_ms",))):
-                for key in keys:
-                    ax.plot(xs, [p[key] for p in mine], "o-", color=colours[row], label=row)
-                    if ref is not None and dim != "users":
-                        ax.axhline(ref[key], color=colours[row], ls=":", lw=1)
+            mine = [p for p in points if p["row"] == row and p["step"] in steps]
+            if ref is not None and x_of(ref) > 0:
+                mine.insert(0, ref)  # a baseline that has some already is a point of the curve
+                ref = None
+            xs = [x_of(p) for p in mine]
+            for ax, key in ((axes[0][col], "rps"), (axes[1][col], "p50_ms"),
+                            (axes[2][col], "p99_ms")):
+                ax.plot(xs, [p[key] for p in mine], "o-", color=colours[row], label=row)
+                if ref is not None:
+                    ax.axhline(ref[key], color=colours[row], ls=":", lw=1)
         for r, ylabel in enumerate(("req/s", "p50 latency (ms)", "p99 latency (ms)")):
             ax = axes[r][col]
             ax.set_xscale("log")
@@ -355,7 +384,7 @@ def plot(result: dict[str, Any], out: Path) -> list[Path]:
             ax.grid(True, which="both", alpha=0.3)
             if col == 0:
                 ax.set_ylabel(ylabel)
-        axes[2][col].set_xlabel(label + (" (dotted: before)" if dim != "users" else ""))
+        axes[2][col].set_xlabel(label + (" (dotted: none)" if dim == "revocations" else ""))
         axes[0][col].set_title(f"cost vs {label}")
     axes[0][0].legend(fontsize=8)
     load = result["machine"]["load"].get("before", "")
@@ -370,23 +399,26 @@ def plot(result: dict[str, Any], out: Path) -> list[Path]:
     rb = result.get("rebuild") or {}
     if rb.get("polls"):
         fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7), sharex=True)
-        marks = {"active=False": ("tab:green", "o"), "active=True": ("tab:red", "X"),
-                 "503": ("tab:purple", "s")}
+        # Colour by what the answer means for that token: right, refused (503, timeout), wrong.
+        right = {"revoked": "active=False", "unrevoked": "active=True"}
         for name, y in (("revoked", 1), ("unrevoked", 0)):
             for p in rb["polls"][name]:
                 key = f"active={p['active']}" if p["status"] == 200 else str(p["status"])
-                colour, marker = marks.get(key, ("black", "x"))
+                colour, marker = (("tab:green", "o") if key == right[name] else
+                                  ("tab:red", "X") if key.startswith("active=") else
+                                  ("tab:purple", "s"))
                 top.plot([p["t"], p["t"] + p["ms"] / 1000], [y, y], "-", color=colour, lw=6,
                          alpha=0.5, solid_capstyle="butt")
-                top.plot([p["t"]], [y], marker, color=colour, ms=4)
-        for key, (colour, marker) in marks.items():
-            top.plot([], [], marker, color=colour, label=key)
-        top.plot([], [], "x", color="black", label="other / timeout")
+                top.plot([p["t"] + p["ms"] / 1000], [y], marker, color=colour, ms=4)
+        top.plot([], [], "o", color="tab:green", label="right answer (revoked: false, other: true)")
+        top.plot([], [], "s", color="tab:purple", label="503 / timeout")
+        top.plot([], [], "X", color="tab:red", label="wrong answer")
         top.set_yticks([0, 1], ["unrevoked token", "revoked token"])
         top.set_ylim(-0.6, 1.6)
-        top.legend(fontsize=8, loc="upper right", ncol=4)
+        top.legend(fontsize=8, loc="upper right", ncol=3)
         top.set_title(f"/introspect while the revocation list is rebuilt "
-                      f"({rb['revocations_in_pg']:,} in PostgreSQL); bar = request in flight")
+                      f"({rb['revocations_in_pg']:,} in PostgreSQL)\n"
+                      "bar: a request in flight, mark: its answer")
         ts, keys = zip(*rb["redis_keys"], strict=True)
         bottom.plot(ts, keys, "-", color="tab:blue")
         bottom.set_ylabel("keys in Redis DB")
@@ -412,9 +444,10 @@ def print_table(result: dict[str, Any]) -> None:
     print("-" * len(head))
     for p in result["points"]:
         s = p["state"]
-        print(f"{p['step']:>4} {s['users']:>9} {s['revocations']:>9} {s['families']:>8} "
-              f"{p['row']:<28} {p['rps']:>8.1f} {p['p50_ms']:>8.2f} {p['p99_ms']:>8.2f}"
-              f" {p['errors']:>5}")
+        ratio = f"  ({p['over_ceiling']} x ceiling)" if "over_ceiling" in p else ""
+        print(f"{p['step']:>4} {s['users']:>9} {s['revocations']:>9} "
+              f"{s.get('families_in_db', s['families']):>8} {p['row'][:28]:<28} {p['rps']:>8.1f}"
+              f" {p['p50_ms']:>8.2f} {p['p99_ms']:>8.2f} {p['errors']:>5}{ratio}")
     rb = result.get("rebuild") or {}
     if rb:
         print(f"\nrebuild of {rb['revocations_in_pg']} revocations: {rb['rebuild_s']} s "
@@ -434,7 +467,7 @@ def main() -> None:
     p.add_argument("--login-duration", type=float, default=6)
     p.add_argument("--login-connections", type=int, default=8)
     p.add_argument("--access-tokens", type=int, default=200)
-    p.add_argument("--refresh-pool", type=int, default=3000,
+    p.add_argument("--refresh-pool", type=int, default=1500,
                    help="fresh refresh tokens a step (each rotation spends one)")
     p.add_argument("--bcrypt-rounds", type=int, default=12, help="the production default")
     p.add_argument("--poll-interval", type=float, default=0.02)
