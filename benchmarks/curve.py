@@ -377,6 +377,12 @@ def plot(result: dict[str, Any], out: Path) -> list[Path]:
                 ax.plot(xs, [p[key] for p in mine], "o-", color=colours[row], label=row)
                 if ref is not None:
                     ax.axhline(ref[key], color=colours[row], ls=":", lw=1)
+            if row == ROWS[0]:  # the yardstick measured next to each point: the box's load
+                sticks = [next((c for c in points if c["row"] == CEILING
+                                and c["step"] == p["step"]), None) for p in mine]
+                if all(sticks):
+                    axes[0][col].plot(xs, [c["rps"] for c in sticks if c], "s--", color="grey",
+                                      ms=4, lw=1, label="ceiling (bare endpoint), same moment")
         for r, ylabel in enumerate(("req/s", "p50 latency (ms)", "p99 latency (ms)")):
             ax = axes[r][col]
             ax.set_xscale("log")
@@ -386,7 +392,7 @@ def plot(result: dict[str, Any], out: Path) -> list[Path]:
                 ax.set_ylabel(ylabel)
         axes[2][col].set_xlabel(label + (" (dotted: none)" if dim == "revocations" else ""))
         axes[0][col].set_title(f"cost vs {label}")
-    axes[0][0].legend(fontsize=8)
+    axes[0][0].legend(fontsize=7, loc="lower left")
     load = result["machine"]["load"].get("before", "")
     fig.suptitle(f"authsvc cost curve, 1 worker, production profile ({result['started']})\n"
                  f"load before: {load.split('load average:')[-1].strip()}", fontsize=10)
