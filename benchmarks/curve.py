@@ -1,7 +1,7 @@
 """The cost curve (issue 20): the same rows as the state grows, and the revocation list's rebuild.
 
-    python benchmarks/curve.py                 # the full curve: about 10 minutes
-    python benchmarks/curve.py --quick         # small sizes, a smoke run (about 2 minutes)
+    python benchmarks/curve.py                 # the full curve: about 6-7 minutes on 2 vCPU
+    python benchmarks/curve.py --quick         # small sizes, a smoke run (about 5 minutes)
     python benchmarks/curve.py --plot-only benchmarks/results/curve.json
 
 One database and one `authsvc serve --workers 1` in the production profile, grown step by step
