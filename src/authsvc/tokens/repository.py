@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, func, select, text, update
+from sqlalchemy import Select, Text, cast, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -131,14 +131,13 @@ class TokenRepository:
             )
         )).scalars().all()
 
-    async def revoked_families(self) -> Sequence[tuple[uuid.UUID, datetime]]:
-        """Revoked families that could still have live tokens (for reloading Redis)."""
-        rows = await self.session.execute(
+    def revoked_families(self, chunk: int) -> AsyncIterator[Sequence[tuple[uuid.UUID, datetime]]]:
+        """Revoked families that could still have live tokens (for reloading Redis), `chunk`
+        rows at a time from a server-side cursor."""
+        return self._chunks(
             select(RefreshFamily.id, RefreshFamily.expires_at).where(
                 RefreshFamily.revoked_at.is_not(None), RefreshFamily.expires_at > utcnow()
-            )
-        )
-        return [(r[0], r[1]) for r in rows]
+            ), chunk)
 
     async def add_revocation(self, jti: str, expires_at: datetime, reason: str) -> None:
         values = {"jti": jti, "expires_at": expires_at, "reason": reason, "created_at": utcnow()}
@@ -148,11 +147,19 @@ class TokenRepository:
             insert(Revocation).values(**values).on_conflict_do_nothing(index_elements=["jti"])
         )
 
-    async def live_revocations(self) -> Sequence[tuple[str, datetime]]:
-        rows = await self.session.execute(
-            select(Revocation.jti, Revocation.expires_at).where(Revocation.expires_at > utcnow())
-        )
-        return [(r[0], r[1]) for r in rows]
+    def live_revocations(self, chunk: int) -> AsyncIterator[Sequence[tuple[str, datetime]]]:
+        """Revoked access tokens not yet expired (for reloading Redis), `chunk` rows at a time
+        from a server-side cursor: a million of them never sit in memory at once, and each
+        fetch is its own command (one SELECT of a million rows outlasted the statement timeout)."""
+        return self._chunks(
+            select(Revocation.jti, Revocation.expires_at).where(Revocation.expires_at > utcnow()),
+            chunk)
+
+    async def _chunks(self, query: Select[Any], chunk: int) -> AsyncIterator[Sequence[Any]]:
+        connection = await self.session.connection()  # Core rows: no ORM loading per row
+        result = await connection.stream(query.execution_options(yield_per=chunk))
+        async for rows in result.partitions(chunk):
+            yield [tuple(row) for row in rows]
 
     async def refresh_is_live(self, jti: str) -> bool:
         """Unspent, unexpired, and its family not revoked."""
