@@ -197,7 +197,6 @@ class Settings(BaseSettings):
     email_send_per_hour: int = Field(5, ge=1)
     mfa_max_attempts: int = Field(5, ge=1)
     step_up_window: int = Field(600, ge=10)
-    reauth_window: int = Field(300, ge=10)  # adding a factor: a sign-in at most this old
     recovery_code_count: int = Field(10, ge=1, le=50)
 
     # Passkeys (WebAuthn Level 2): the relying party; see passkeys/relying_party.py

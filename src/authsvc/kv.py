@@ -103,8 +103,8 @@ def _sentinel_master(settings: Settings, common: dict[str, Any]) -> Redis:
     sentinel = Sentinel(settings.sentinel_addresses, sentinel_kwargs=timeouts)
     # Like the cluster's, the sentinel pool fails a command at once when full: give it room.
     pool = {**common, "max_connections": max(settings.redis_pool_size, CLUSTER_MIN_POOL)}
-    client = sentinel.master_for(settings.redis_sentinel_master, redis_class=_SentinelMaster,
-                                 **pool, **master)
+    client: _SentinelMaster = sentinel.master_for(settings.redis_sentinel_master,
+                                                  redis_class=_SentinelMaster, **pool, **master)
     client.sentinel = sentinel
     return client
 

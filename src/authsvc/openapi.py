@@ -9,6 +9,7 @@ where they occur, the one error schema, and /introspect (a bare ASGI route)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,7 +57,8 @@ WWW_AUTHENTICATE = {"WWW-Authenticate": {
 
 def operation_id(route: Any) -> str:
     """Readable operationIds: the route function's name in camelCase (`changePassword`)."""
-    head, *rest = route.name.split("_")
+    name: str = route.name
+    head, *rest = name.split("_")
     return head + "".join(part.capitalize() for part in rest)
 
 
@@ -147,7 +149,7 @@ _NOT_JSON = {
 
 def install(app: Any) -> None:
     """Post-process the app's generated OpenAPI document (once, then cached by FastAPI)."""
-    generate = app.openapi
+    generate: Callable[[], dict[str, Any]] = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

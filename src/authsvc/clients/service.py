@@ -19,7 +19,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote
 
 import orjson
@@ -152,8 +152,8 @@ class ClientService:
             grant_types=tuple(client.grant_types), scopes=tuple(client.scopes),
             first_party=client.first_party, id_token_alg=client.id_token_alg,
         )
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()
-                  if k != "is_active"}
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                  for k, v in changes.items() if k != "is_active"}
         spec = replace(current, **values).checked(self.known_scopes, self.default_scopes)
         client.name = spec.name
         client.redirect_uris = list(spec.redirect_uris)
@@ -223,7 +223,7 @@ class ClientService:
             return hit[1]
         view: ClientView | None = None
         if cached is None:
-            cached = await self._redis.get(Keys.client(client_id))
+            cached = cast("bytes | None", await self._redis.get(Keys.client(client_id)))
         if cached:
             view = ClientView.loads(cached)
         else:

@@ -56,7 +56,8 @@ class OutboxRepository:
                        OutboxMessage.attempts)
             .execution_options(synchronize_session=False)
         )
-        return [Claimed(*row) for row in rows.all() if row[1] is not None]
+        return [Claimed(id_, body, domain, attempts)
+                for id_, body, domain, attempts in rows.all() if body is not None]
 
     async def finish(self, message_id: uuid.UUID, worker: str, status: str, now: datetime,
                      error: str | None = None) -> None:

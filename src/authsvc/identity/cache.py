@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
+from typing import cast
 
 import orjson
 from redis.asyncio import Redis
@@ -102,7 +103,7 @@ class UserDirectory:
         """The user's view: `cached` if the caller already fetched the entry, else from Redis,
         else from the database (then cached with SET NX)."""
         if cached is None:
-            cached = await self.cache.redis.get(Keys.user(user_id))
+            cached = cast("bytes | None", await self.cache.redis.get(Keys.user(user_id)))
         if cached:
             self.cache.counted(True)
             return UserView.loads(cached)

@@ -10,7 +10,8 @@ password only gives its reserved attempt back, and the second factor (mfa/servic
 from __future__ import annotations
 
 import unicodedata
-from typing import TYPE_CHECKING
+import uuid
+from typing import TYPE_CHECKING, Any
 
 from authsvc.audit.service import AuditLog
 from authsvc.caller import Caller
@@ -125,12 +126,12 @@ class PasswordLogin:
                                     device=subject.kind == "device")
 
     async def record_failure(self, subject: Subject, client: Caller, *, key: str,
-                             user_id: object = None, kind: str = "password") -> None:
+                             user_id: uuid.UUID | None = None, kind: str = "password") -> None:
         """Count a failed factor (password, MFA code, current password) toward the subject's
         lockout. A typed username that names no account is audited only as a keyed digest."""
         failure = await self.protector.failed(subject)
         shown = key if user_id else self.audit.digest(key)
-        where = {"device": True} if subject.kind == "device" else {}
+        where: dict[str, Any] = {"device": True} if subject.kind == "device" else {}
         await self.audit.record("login_failure", subject=shown, user_id=user_id,
                                 client_ip=client.ip, factor=kind, failures=failure.count, **where)
         if failure.locked:

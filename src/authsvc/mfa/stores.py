@@ -7,6 +7,7 @@ Times are passed in by the caller (the MFA clock), so tests can move them.
 from __future__ import annotations
 
 from enum import Enum
+from typing import cast
 
 from redis.asyncio import Redis
 
@@ -135,7 +136,7 @@ class PendingSecrets:
         await self.redis.set(Keys.totp_pending(user_id), sealed, ex=self.ttl)
 
     async def get(self, user_id: str) -> str | None:
-        raw = await self.redis.get(Keys.totp_pending(user_id))
+        raw = cast("bytes | None", await self.redis.get(Keys.totp_pending(user_id)))
         return raw.decode() if raw else None
 
     async def drop(self, user_id: str) -> None:

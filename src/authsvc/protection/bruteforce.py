@@ -191,7 +191,9 @@ class BruteForceProtector:
 
     async def is_locked(self, subject: str | Subject) -> bool:
         locked_until = await self.redis.hget(_key(subject), "locked_until")
-        return bool(locked_until) and float(locked_until) > self.clock()
+        if not locked_until:
+            return False
+        return float(locked_until) > self.clock()
 
     async def unlock(self, username: str | Subject) -> None:
         await self.redis.delete(_key(username))

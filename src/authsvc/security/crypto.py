@@ -13,15 +13,12 @@ import base64
 import binascii
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-if TYPE_CHECKING:
-    from authsvc.config import Settings
 
 __all__ = ["DecryptionError", "Encryptor", "derive_key"]
 
@@ -49,6 +46,13 @@ def derive_key(material: bytes, purpose: str, length: int = 32) -> bytes:
     return hkdf.derive(material)
 
 
+class DataKeys(Protocol):
+    """Where the key materials come from (authsvc.config.Settings), newest first."""
+
+    @property
+    def data_keys(self) -> Sequence[bytes]: ...
+
+
 class Encryptor:
     """Encrypts bytes to URL-safe base64 text (for a DB column) and back.
 
@@ -65,7 +69,7 @@ class Encryptor:
         self._ciphers = [AESGCM(derive_key(bytes(m), purpose)) for m in materials]
 
     @classmethod
-    def from_settings(cls, settings: Settings, purpose: str) -> Encryptor:
+    def from_settings(cls, settings: DataKeys, purpose: str) -> Encryptor:
         """The encryptor for `purpose`: AUTHSVC_ENCRYPTION_KEY encrypts, it and
         AUTHSVC_ENCRYPTION_PREVIOUS_KEYS decrypt (never the JWT key)."""
         return cls(settings.data_keys, purpose=purpose)

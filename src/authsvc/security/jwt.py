@@ -38,9 +38,16 @@ class TokenExpiredError(TokenError):
 
 
 class SigningKey(Protocol):
-    kid: str
-    alg: str
-    signer: Any
+    """The current key of one algorithm (read-only: keys.ring.LoadedKey is frozen)."""
+
+    @property
+    def kid(self) -> str: ...
+
+    @property
+    def alg(self) -> str: ...
+
+    @property
+    def signer(self) -> Any: ...
 
 
 class KeySource(Protocol):

@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar, TypeVarTuple
 
 from passlib.context import CryptContext
+
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 class HashingService:
@@ -35,7 +40,7 @@ class HashingService:
         self._dummy_hash = self._context.hash("authsvc-dummy-password")
         self.verifications = 0  # counted for the brute-force bound tests and metrics
 
-    async def _run(self, fn, *args):  # type: ignore[no-untyped-def]
+    async def _run(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
     async def hash_password(self, password: str) -> str:

@@ -15,7 +15,7 @@ import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -171,10 +171,11 @@ class SessionStore:
     async def list_for_user(self, user_id: str) -> list[tuple[str, Session]]:
         """The user's live sessions as `(handle, session)`, most recently used first."""
         index = self._user_key(user_id)
-        digests = sorted(d.decode() for d in await self._redis.smembers(index))
+        # The casts say what the client answers: bytes (kv.make_redis: decode_responses=False).
+        digests = sorted(d.decode() for d in cast("set[bytes]", await self._redis.smembers(index)))
         if not digests:
             return []
-        raws = await self._redis.mget([self._key(d) for d in digests])
+        raws = cast("list[bytes | None]", await self._redis.mget([self._key(d) for d in digests]))
         now = self.clock()
         live: list[tuple[str, Session]] = []
         stale: list[str] = []
@@ -195,7 +196,7 @@ class SessionStore:
         index = self._user_key(user_id)
 
         async def purge(pipe: Pipeline) -> int:
-            digests = {d.decode() for d in await pipe.smembers(index)} - {keep}
+            digests = {d.decode() for d in cast("set[bytes]", await pipe.smembers(index))} - {keep}
             pipe.multi()
             if digests:
                 pipe.delete(*(self._key(d) for d in digests))
@@ -209,7 +210,7 @@ class SessionStore:
         """End one of the user's sessions by its public handle; False if it is not theirs."""
         if not isinstance(handle, str) or not handle.isascii():
             return False
-        members = await self._redis.smembers(self._user_key(user_id))
+        members = cast("set[bytes]", await self._redis.smembers(self._user_key(user_id)))
         for raw in members:
             digest = raw.decode()
             if secrets.compare_digest(_handle(digest), handle):
@@ -244,7 +245,7 @@ class SessionStore:
             return None
 
     async def _read(self, pipe: Pipeline, key: str) -> Session | None:
-        raw = await pipe.get(key)
+        raw = cast("bytes | None", await pipe.get(key))
         return self._decode(raw) if raw is not None else None
 
     def _queue_write(

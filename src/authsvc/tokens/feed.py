@@ -15,7 +15,7 @@ the `sub`; a retired signing key its `kid` (`key_retired`).
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from redis.asyncio import Redis
@@ -102,8 +102,9 @@ class RevocationFeed:
             return []
         if last > current or current - last > self.window:
             return None
-        entries = await self.redis.xrange(Keys.revocation_log, min=f"{last + 1}-0", max="+",
-                                          count=self.window + 1)
+        # The client answers bytes (kv.make_redis: decode_responses=False).
+        entries = cast("list[tuple[bytes, dict[bytes, bytes]]]", await self.redis.xrange(
+            Keys.revocation_log, min=f"{last + 1}-0", max="+", count=self.window + 1))
         events = [(int(entry_id.split(b"-")[0]), fields[b"e"]) for entry_id, fields in entries]
         expected = range(last + 1, last + 1 + len(events))
         if not events or [seq for seq, _ in events] != list(expected):

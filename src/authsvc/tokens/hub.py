@@ -140,7 +140,9 @@ class RevocationHub:
                 self._lost()
                 if pubsub is not None:
                     with contextlib.suppress(Exception):
-                        await asyncio.wait_for(pubsub.aclose(), timeout=1.0)
+                        # redis-py leaves PubSub.aclose unannotated.
+                        close = pubsub.aclose()  # type: ignore[no-untyped-call]
+                        await asyncio.wait_for(close, timeout=1.0)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 

@@ -133,7 +133,9 @@ class NearCache:
                 if pubsub is not None:
                     with contextlib.suppress(Exception):
                         # Bounded: closing a subscription can wait on an unsubscribe reply.
-                        await asyncio.wait_for(pubsub.aclose(), timeout=1.0)
+                        # redis-py leaves PubSub.aclose unannotated.
+                        close = pubsub.aclose()  # type: ignore[no-untyped-call]
+                        await asyncio.wait_for(close, timeout=1.0)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 

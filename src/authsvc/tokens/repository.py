@@ -111,7 +111,7 @@ class TokenRepository:
             .where(RefreshFamily.id == family_id, RefreshFamily.revoked_at.is_(None))
             .values(revoked_at=utcnow(), revoked_reason=reason)
         )
-        return bool(result.rowcount)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def live_families(self, user_id: uuid.UUID) -> Sequence[RefreshFamily]:
         return (await self.session.execute(

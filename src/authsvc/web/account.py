@@ -18,6 +18,7 @@ from authsvc.identity.account import WrongCurrentPassword, end_other_sessions
 from authsvc.identity.account import change_password as change_password_everywhere
 from authsvc.identity.models import User
 from authsvc.identity.reauth import is_recent
+from authsvc.identity.service import IdentityService
 from authsvc.mfa.enrolment import Enrolment
 from authsvc.mfa.service import MfaService
 from authsvc.oidc.apps import apps_of, revoke_app
@@ -32,7 +33,7 @@ from authsvc.web.templating import format_duration
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 
-async def load_user(identity: Any, signed: SignedIn) -> User:
+async def load_user(identity: IdentityService, signed: SignedIn) -> User:
     user = await identity.get(signed.user_id)
     if user is None or not user.is_active:
         await signed.browser.end()

@@ -98,12 +98,12 @@ SignedInUser = Annotated[SignedIn, Depends(require_session)]
 
 async def page_form(request: Request) -> dict[str, str]:
     """The urlencoded form of a POST (read once; duplicates and NUL bytes refused)."""
-    cached = getattr(request.state, "page_form", None)
+    cached: dict[str, str] | None = getattr(request.state, "page_form", None)
     if cached is None:
         has_body = request.method == "POST" and await request.body()
         cached = await read_form(request) if has_body else {}
         request.state.page_form = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 PageForm = Annotated[dict[str, str], Depends(page_form)]
