@@ -168,7 +168,7 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> logg
     # A record's source file, line, thread and process names are never written (JsonFormatter
     # has no such field); not gathering them spares every log call a walk up the stack
     # (the logging HOWTO's "Optimization").
-    logging._srcfile = None  # type: ignore[attr-defined]
+    logging._srcfile = None
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     _listener = logging.handlers.QueueListener(records, writer)
     _listener.start()

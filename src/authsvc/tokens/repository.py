@@ -155,7 +155,8 @@ class TokenRepository:
             select(Revocation.jti, Revocation.expires_at).where(Revocation.expires_at > utcnow()),
             chunk)
 
-    async def _chunks(self, query: Select[Any], chunk: int) -> AsyncIterator[Sequence[Any]]:
+    async def _chunks(self, query: Select[Any, datetime],
+                      chunk: int) -> AsyncIterator[Sequence[Any]]:
         connection = await self.session.connection()  # Core rows: no ORM loading per row
         result = await connection.stream(query.execution_options(yield_per=chunk))
         async for rows in result.partitions(chunk):
