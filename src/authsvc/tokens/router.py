@@ -8,13 +8,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from authsvc.composition import Components
 from authsvc.deps import (
     CallerInfo,
     CurrentToken,
     DbSession,
     Identity,
     State,
+    get_state,
     rate_limit,
     token_request,
 )
@@ -63,7 +63,7 @@ async def token(
 async def introspect(request: Request) -> Response:
     """POST /introspect, a plain Starlette route: the hot path of every service behind authsvc
     skips FastAPI's dependency solving and parameter validation (it needs neither)."""
-    state: Components = request.app.state.authsvc
+    state = get_state(request)
     form = await read_form(request)
     view = await state.clients.authenticate(request.headers.get("authorization"), form)
     assert view is not None
