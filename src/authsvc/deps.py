@@ -113,12 +113,21 @@ def passkey_service(state: Components, login: PasswordLogin) -> PasskeyService:
     return PasskeyService(login.identity.session, state.passkeys, login)
 
 
+def optional_passkeys(state: Components, login: PasswordLogin) -> PasskeyService | None:
+    """The passkeys as a second factor: None while they are off."""
+    return passkey_service(state, login) if state.passkeys is not None else None
+
+
 def mfa_service(state: Components, identity: IdentityService) -> MfaService:
-    session = identity.session
     login = password_login(state, identity)
+    return mfa_on(state, login, optional_passkeys(state, login))
+
+
+def mfa_on(state: Components, login: PasswordLogin,
+           passkeys: PasskeyService | None) -> MfaService:
+    session = login.identity.session
     email = EmailCodes(session, state.mfa, courier=state.courier, messages=state.messages,
                        limiter=state.limiter, settings=state.settings)
-    passkeys = passkey_service(state, login) if state.passkeys is not None else None
     return MfaService(session, login, state.mfa, email, state.settings, passkeys)
 
 
@@ -152,10 +161,11 @@ def admin_service(state: Components, identity: IdentityService, *, actor: str | 
 def token_request(state: Components, form: dict[str, str], authorization: str | None,
                   caller: Caller, identity: IdentityService) -> TokenRequest:
     """One `POST /token` as a grant sees it, with the use cases on its unit of work."""
-    mfa = mfa_service(state, identity)
+    login = password_login(state, identity)
+    passkeys = optional_passkeys(state, login)
     return TokenRequest(form=form, authorization=authorization, caller=caller,
-                        session=identity.session, identity=identity, login=mfa.login,
-                        mfa=mfa_login(state, mfa), passkeys=mfa.passkeys)  # type: ignore[arg-type]
+                        session=identity.session, identity=identity, login=login,
+                        mfa=mfa_login(state, mfa_on(state, login, passkeys)), passkeys=passkeys)
 
 
 async def _identity(state: State, session: DbSession) -> IdentityService:

@@ -55,7 +55,7 @@ class AdminService:
         self.identity = identity
         self.audit = audit
         self.tokens = tokens
-        self.clients = clients
+        self.client_service = clients
         self.protector = protector
         self.actor = actor
         self.client_ip = client_ip
@@ -125,22 +125,22 @@ class AdminService:
 
     # ------------------------------------------------------------------ clients
     async def create_client(self, spec: ClientSpec | str) -> IssuedClient:
-        issued = await self.clients.create(self.session, spec)
+        issued = await self.client_service.create(self.session, spec)
         await self._audit("client_created", subject=issued.client_id, name=issued.name)
         return issued
 
     async def clients(self) -> list[Client]:
-        return await self.clients.list(self.session)
+        return await self.client_service.list(self.session)
 
     async def client(self, client_id: str) -> Client:
-        client = await self.clients.get(self.session, client_id)
+        client = await self.client_service.get(self.session, client_id)
         if client is None:
             raise ClientNotFound()
         return client
 
     async def update_client(self, client_id: str, changes: dict[str, Any]) -> Client:
         client = await self.client(client_id)
-        await self.clients.update(self.session, client, changes)
+        await self.client_service.update(self.session, client, changes)
         await self._audit("client_changed", subject=client.client_id, fields=sorted(changes))
         return client
 
@@ -148,14 +148,14 @@ class AdminService:
         client = await self.client(client_id)
         if client.type != "confidential":
             raise Conflict("A public client has no secret.", code="public_client")
-        issued = await self.clients.rotate_secret(self.session, client.client_id)
+        issued = await self.client_service.rotate_secret(self.session, client.client_id)
         if issued is None:
             raise ClientNotFound()
         await self._audit("client_secret_rotated", subject=client_id)
         return issued
 
     async def delete_client(self, client_id: str) -> None:
-        if not await self.clients.delete(self.session, client_id[:64]):
+        if not await self.client_service.delete(self.session, client_id[:64]):
             raise ClientNotFound()
         # Its client-credentials tokens die with it (introspection finds no client); the
         # users' tokens issued to it are revoked here.
