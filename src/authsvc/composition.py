@@ -22,7 +22,6 @@ from authsvc.config import ConfigError, Settings
 from authsvc.courier import Courier, MessageFactory, make_sender
 from authsvc.db import make_engine, make_sessionmaker
 from authsvc.errors import is_store_outage
-from authsvc.identity.account import SessionEnder
 from authsvc.identity.cache import UserCache, UserDirectory
 from authsvc.keys.ring import PURPOSE, KeyRing
 from authsvc.kv import make_redis
@@ -51,6 +50,7 @@ from authsvc.tokens.nearcache import NearCache
 from authsvc.tokens.repository import TokenRepository
 from authsvc.tokens.revocations import RevocationList
 from authsvc.tokens.service import TokenService
+from authsvc.tokens.signout import SessionEnder
 
 log = logging.getLogger("authsvc")
 

@@ -4,6 +4,7 @@ every other refresh family and browser session of the user ends, and the change 
 from __future__ import annotations
 
 import uuid
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,8 +14,6 @@ from authsvc.errors import AuthError, TemporarilyLocked
 from authsvc.identity.login import PasswordLogin, lockout_key
 from authsvc.identity.models import User
 from authsvc.protection.bruteforce import Subject
-from authsvc.sessions.store import SessionStore
-from authsvc.tokens.service import TokenService
 
 
 class WrongCurrentPassword(AuthError):
@@ -22,17 +21,13 @@ class WrongCurrentPassword(AuthError):
     description = "The current password is incorrect."
 
 
-class SessionEnder:
-    """Ends a user's refresh families and browser sessions, but the caller's own."""
-
-    def __init__(self, tokens: TokenService, browser_sessions: SessionStore) -> None:
-        self.tokens = tokens
-        self.browser_sessions = browser_sessions
+class SessionEnder(Protocol):
+    """Ends a user's refresh families and browser sessions, but the caller's own
+    (tokens/signout.py)."""
 
     async def end_others(self, session: AsyncSession, user_id: uuid.UUID, reason: str, *,
-                         keep_family: str | None = None, keep_browser: str | None = None) -> None:
-        await self.tokens.revoke_user_families(session, user_id, reason, keep=keep_family)
-        await self.browser_sessions.destroy_for_user(str(user_id), except_sid=keep_browser)
+                         keep_family: str | None = None,
+                         keep_browser: str | None = None) -> None: ...
 
 
 async def check_current_password(login: PasswordLogin, user: User, password: str,
