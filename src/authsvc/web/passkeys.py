@@ -59,8 +59,8 @@ def locked(exc: TemporarilyLocked) -> Response:
 @router.post("/login/passkey/options", dependencies=[
     rate_limit("login_page", "rate_limit_login_page"), PreSessionCsrfChecked])
 async def login_options(state: State, db: DbSession, identity: Identity) -> Response:
-    options, challenge = await passkey_service(
-        state, password_login(state, identity)).login_options(None)
+    passkeys = passkey_service(state, password_login(state, identity))
+    options, challenge = await passkeys.login_options(None)
     return json_response({"options": options, "challenge_id": challenge}, headers=NO_STORE)
 
 
@@ -70,8 +70,8 @@ async def login(state: State, browser: Browser, db: DbSession, identity: Identit
                 client: CallerInfo, form: PageForm) -> Response:
     """A passwordless sign-in: a new session (new id) with the passkey's `amr`."""
     try:
-        done = await passkey_service(
-        state, password_login(state, identity)).sign_in(
+        passkeys = passkey_service(state, password_login(state, identity))
+        done = await passkeys.sign_in(
             form.get("challenge_id", ""), form.get("credential", ""), client)
     except TemporarilyLocked as exc:
         return locked(exc)
@@ -122,8 +122,8 @@ async def add_options(member: Member, state: State, identity: Identity, db: DbSe
             "current_password") else exc.description, exc.code)
     except TemporarilyLocked as exc:
         return locked(exc)
-    options = await passkey_service(
-        state, password_login(state, identity)).registration_options(user)
+    passkeys = passkey_service(state, password_login(state, identity))
+    options = await passkeys.registration_options(user)
     return json_response({"options": options}, headers=NO_STORE)
 
 
@@ -132,8 +132,8 @@ async def add(member: Member, state: State, identity: Identity, db: DbSession,
               client: CallerInfo, form: PageForm) -> Response:
     user = await load_user(identity, member)
     try:
-        await passkey_service(
-        state, password_login(state, identity)).register(
+        passkeys = passkey_service(state, password_login(state, identity))
+        await passkeys.register(
             user, form.get("credential", ""), form.get("name"), client)
     except InvalidCredential:
         return refused(400, ADD_FAILED)
@@ -162,8 +162,8 @@ async def remove(member: Member, state: State, identity: Identity, db: DbSession
         await member.browser.save()
         return redirect("/account#passkeys-title")
     try:
-        await passkey_service(
-        state, password_login(state, identity)).remove(user, form.get("passkey_id", ""), client)
+        passkeys = passkey_service(state, password_login(state, identity))
+        await passkeys.remove(user, form.get("passkey_id", ""), client)
     except AuthError:
         member.session.flash("That passkey was already removed.", "error")
         await member.browser.save()
