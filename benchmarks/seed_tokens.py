@@ -20,17 +20,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "src")]
 
 from authsvc.caller import Caller  # noqa: E402
+from authsvc.composition import build, close  # noqa: E402
 from authsvc.config import load_settings  # noqa: E402
 from authsvc.db import transaction  # noqa: E402
 from authsvc.identity.repository import UserRepository  # noqa: E402
-from authsvc.main import build_state, close_state  # noqa: E402
 
 BATCH = 250
 TASKS = 4
 
 
 async def seed(args: argparse.Namespace) -> None:
-    state = await build_state(load_settings())
+    state = await build(load_settings())
     client = Caller(user_agent=args.user_agent, ip="127.0.0.1", client_id=None)
     try:
         with open(args.emails, encoding="utf-8") as fh:
@@ -73,7 +73,7 @@ async def seed(args: argparse.Namespace) -> None:
                     fh.write(urlencode({"grant_type": "refresh_token",
                                         "refresh_token": body["refresh_token"]}) + "\n")
     finally:
-        await close_state(state)
+        await close(state)
 
 
 def main() -> None:

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from authsvc.composition import Components
 from authsvc.config import Settings, load_settings
 from authsvc.main import create_app
-from authsvc.state import AppState
 from tests import flows, infra
 from tests.smtp_server import SmtpSink
 
@@ -74,7 +74,7 @@ async def app(make_settings: Any) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-def state(app: Any) -> AppState:
+def state(app: Any) -> Components:
     return app.state.authsvc  # type: ignore[no-any-return]
 
 
@@ -82,7 +82,7 @@ def state(app: Any) -> AppState:
 async def _clean_redis(request: pytest.FixtureRequest) -> None:
     """Each test starts with an empty Redis (but the run's claim on its database)."""
     if "app" in request.fixturenames:
-        state: AppState = request.getfixturevalue("app").state.authsvc
+        state: Components = request.getfixturevalue("app").state.authsvc
         await infra.flush_keeping_claim(state.redis)
         state.clients._local.clear()
 
@@ -104,7 +104,7 @@ class Clock:
 
 
 @pytest.fixture
-def clock(state: AppState) -> Iterator[Clock]:
+def clock(state: Components) -> Iterator[Clock]:
     """Moves the brute-force and rate-limit clocks of the session's app (restored after)."""
     fake = Clock()
     saved = state.protector.clock, state.limiter.clock
@@ -123,7 +123,7 @@ async def api(app: Any) -> AsyncIterator[infra.Api]:
 
 
 @pytest_asyncio.fixture
-async def service_client(state: AppState) -> tuple[str, str]:
+async def service_client(state: Components) -> tuple[str, str]:
     """A registered service client: (client_id, client_secret)."""
     return await flows.new_client(state)
 

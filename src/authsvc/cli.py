@@ -26,10 +26,10 @@ def _settings() -> Settings:
 
 
 async def _with_state(settings: Settings, work: Callable[[Any, Any], Awaitable[int]]) -> int:
+    from authsvc.composition import build, close
     from authsvc.db import transaction
-    from authsvc.main import build_state, close_state
 
-    state = await build_state(settings)
+    state = await build(settings)
     result = 1
     try:
         # Let the loop finish: `transaction` commits (and runs after-commit hooks) only when
@@ -39,7 +39,7 @@ async def _with_state(settings: Settings, work: Callable[[Any, Any], Awaitable[i
             if result != 0:
                 await session.rollback()
     finally:
-        await close_state(state)
+        await close(state)
     return result
 
 
@@ -178,10 +178,10 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     password = _read_password(args.password_stdin)
 
     async def work(state: Any, session: Any) -> int:
+        from authsvc.deps import get_identity
         from authsvc.errors import AuthError
-        from authsvc.identity.service import IdentityService
 
-        identity = IdentityService.of(state, session)
+        identity = get_identity(state, session)
         try:
             user = await identity.register(args.email, password, None)
         except AuthError as exc:
@@ -245,7 +245,8 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     async def work(state: Any, session: Any) -> int:
         from authsvc.keys.rotation import rotate_keys
 
-        added = await rotate_keys(state, session, via="cli")
+        added = await rotate_keys(state.keys, state.audit, state.redis, state.revocation_feed,
+                                  session, via="cli")
         for key in added:
             print(json.dumps({"kid": key.kid, "alg": key.alg,
                               "signs_from": int(key.activates_at.timestamp())}))
@@ -273,13 +274,12 @@ def _admin_work(settings: Settings, action: Callable[[Any], Awaitable[int]]) -> 
     """Run `action(AdminService)` in one transaction (audit rows after it commits)."""
 
     async def work(state: Any, session: Any) -> int:
-        from authsvc.admin.service import AdminService
+        from authsvc.deps import admin_service, get_identity
         from authsvc.errors import AuthError
-        from authsvc.identity.service import IdentityService
 
-        identity = IdentityService.of(state, session)
+        identity = get_identity(state, session)
         try:
-            return await action(AdminService(state, session, identity))
+            return await action(admin_service(state, identity))
         except AuthError as exc:
             print(f"authsvc: {exc.description}", file=sys.stderr)
             return 1

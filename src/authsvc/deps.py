@@ -12,7 +12,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authsvc.admin.service import AdminService
 from authsvc.caller import Caller
+from authsvc.composition import Components
 from authsvc.db import transaction
 from authsvc.errors import (
     AuthError,
@@ -23,25 +25,32 @@ from authsvc.errors import (
     StepUpRequired,
 )
 from authsvc.identity.cache import UserView
+from authsvc.identity.login import PasswordLogin
 from authsvc.identity.models import User
 from authsvc.identity.reauth import claims_time, is_recent, require_recent_authentication
 from authsvc.identity.service import IdentityService
+from authsvc.mfa.enrolment import Enrolment
+from authsvc.mfa.login import MfaLogin
+from authsvc.mfa.mail import EmailCodes
+from authsvc.mfa.service import MfaService
 from authsvc.net import client_address
-from authsvc.state import AppState
+from authsvc.passkeys.service import PasskeyService
+from authsvc.recovery.service import RecoveryDependencies, RecoveryService
+from authsvc.tokens.grants import TokenRequest
 
 
-def get_state(request: Request) -> AppState:
+def get_state(request: Request) -> Components:
     return request.app.state.authsvc  # type: ignore[no-any-return]
 
 
 # The aliases use `async def` wrappers: FastAPI runs a plain `def` dependency in the thread
 # pool, one thread hop (and a capacity-limiter round) per dependency per request; py-spy put
 # that at ~12% of a worker under /introspect load.
-async def _state(request: Request) -> AppState:
+async def _state(request: Request) -> Components:
     return request.app.state.authsvc  # type: ignore[no-any-return]
 
 
-State = Annotated[AppState, Depends(_state)]
+State = Annotated[Components, Depends(_state)]
 
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
@@ -76,8 +85,87 @@ async def _caller(request: Request) -> Caller:
 CallerInfo = Annotated[Caller, Depends(_caller)]
 
 
-def get_identity(state: State, session: DbSession) -> IdentityService:
-    return IdentityService.of(state, session)
+# ---------------------------------------------------------------- the use cases
+# Each request-scoped use case is built here, on the request's unit of work, from the
+# components it uses; the faces (routers, pages, CLI) ask for them by these factories or
+# the aliases below, and the services never see the container.
+
+def get_identity(state: Components, session: AsyncSession) -> IdentityService:
+    return IdentityService(
+        session,
+        hasher=state.hasher,
+        validator=state.validator,
+        cache=state.user_cache,
+        max_password_length=state.settings.password_max_length,
+        breached=state.breached,
+        sessions=state.sessions,
+    )
+
+
+def password_login(state: Components, identity: IdentityService) -> PasswordLogin:
+    """The one login rule: the API, the pages and MFA alike."""
+    return PasswordLogin(identity, state.protector, state.stuffing, state.audit, state.devices,
+                         require_verified_email=state.settings.require_verified_email)
+
+
+def passkey_service(state: Components, login: PasswordLogin) -> PasskeyService:
+    """404 `passkeys_disabled` while passkeys are off."""
+    return PasskeyService(login.identity.session, state.passkeys, login)
+
+
+def optional_passkeys(state: Components, login: PasswordLogin) -> PasskeyService | None:
+    """The passkeys as a second factor: None while they are off."""
+    return passkey_service(state, login) if state.passkeys is not None else None
+
+
+def mfa_service(state: Components, identity: IdentityService) -> MfaService:
+    login = password_login(state, identity)
+    return mfa_on(state, login, optional_passkeys(state, login))
+
+
+def mfa_on(state: Components, login: PasswordLogin,
+           passkeys: PasskeyService | None) -> MfaService:
+    session = login.identity.session
+    email = EmailCodes(session, state.mfa, courier=state.courier, messages=state.messages,
+                       limiter=state.limiter, settings=state.settings)
+    return MfaService(session, login, state.mfa, email, state.settings, passkeys)
+
+
+def mfa_login(state: Components, mfa: MfaService) -> MfaLogin:
+    return MfaLogin(mfa, devices=state.devices, binding=state.binding, codec=state.codec)
+
+
+def recovery_service(state: Components, identity: IdentityService) -> RecoveryService:
+    deps = RecoveryDependencies(
+        settings=state.settings, sessions=state.sessions, redis=state.redis, tasks=state.tasks,
+        messages=state.messages, courier=state.courier, limiter=state.limiter,
+        rates=state.rates, audit=state.audit, protector=state.protector, ender=state.ender,
+    )
+    return RecoveryService(identity.session, mfa_service(state, identity), deps,
+                           reset_later=lambda canonical: send_reset(state, canonical))
+
+
+async def send_reset(state: Components, canonical: str) -> None:
+    """`RecoveryService.send_reset` in a unit of work of its own (the request has answered)."""
+    async for session in transaction(state.sessions):
+        await recovery_service(state, get_identity(state, session)).send_reset(canonical)
+
+
+def admin_service(state: Components, identity: IdentityService, *, actor: str | None = None,
+                  client_ip: str | None = None) -> AdminService:
+    return AdminService(identity.session, identity, audit=state.audit, tokens=state.tokens,
+                        clients=state.clients, protector=state.protector, actor=actor,
+                        client_ip=client_ip)
+
+
+def token_request(state: Components, form: dict[str, str], authorization: str | None,
+                  caller: Caller, identity: IdentityService) -> TokenRequest:
+    """One `POST /token` as a grant sees it, with the use cases on its unit of work."""
+    login = password_login(state, identity)
+    passkeys = optional_passkeys(state, login)
+    return TokenRequest(form=form, authorization=authorization, caller=caller,
+                        session=identity.session, identity=identity, login=login,
+                        mfa=mfa_login(state, mfa_on(state, login, passkeys)), passkeys=passkeys)
 
 
 async def _identity(state: State, session: DbSession) -> IdentityService:
@@ -85,6 +173,49 @@ async def _identity(state: State, session: DbSession) -> IdentityService:
 
 
 Identity = Annotated[IdentityService, Depends(_identity)]
+
+
+async def _login(state: State, identity: Identity) -> PasswordLogin:
+    return password_login(state, identity)
+
+
+Login = Annotated[PasswordLogin, Depends(_login)]
+
+
+async def _mfa(state: State, identity: Identity) -> MfaService:
+    return mfa_service(state, identity)
+
+
+Mfa = Annotated[MfaService, Depends(_mfa)]
+
+
+async def _enrolment(mfa: Mfa) -> Enrolment:
+    return Enrolment(mfa)
+
+
+Enrol = Annotated[Enrolment, Depends(_enrolment)]
+
+
+async def _mfa_login(state: State, mfa: Mfa) -> MfaLogin:
+    return mfa_login(state, mfa)
+
+
+MfaLogins = Annotated[MfaLogin, Depends(_mfa_login)]
+
+
+async def _passkeys(state: State, login: Login) -> PasskeyService:
+    return passkey_service(state, login)
+
+
+Passkeys = Annotated[PasskeyService, Depends(_passkeys)]
+
+
+async def _recovery(state: State, identity: Identity) -> RecoveryService:
+    return recovery_service(state, identity)
+
+
+Recovery = Annotated[RecoveryService, Depends(_recovery)]
+
 
 
 def bearer_token(request: Request) -> str:
@@ -154,6 +285,14 @@ async def require_admin(token: CurrentToken) -> TokenContext:
 Admin = Annotated[TokenContext, Depends(require_admin)]
 
 
+async def _admin_service(admin: Admin, state: State, identity: Identity,
+                         client: CallerInfo) -> AdminService:
+    return admin_service(state, identity, actor=admin.user_id, client_ip=client.ip)
+
+
+AdminOps = Annotated[AdminService, Depends(_admin_service)]
+
+
 async def require_recent_mfa(token: CurrentToken, state: State) -> TokenContext:
     """`@mfa_required`: the token proves a second factor within the step-up window."""
     claims = token.claims
@@ -164,6 +303,15 @@ async def require_recent_mfa(token: CurrentToken, state: State) -> TokenContext:
 
 
 RecentMfa = Annotated[TokenContext, Depends(require_recent_mfa)]
+
+
+async def require_step_up_when_mfa(user: CurrentUser, token: CurrentToken, state: State) -> None:
+    """Adding a factor to an account that has one already is as sensitive as removing one."""
+    if user.mfa_enabled:
+        await require_recent_mfa(token, state)
+
+
+StepUpIfMfa = Depends(require_step_up_when_mfa)
 
 
 async def require_recent_auth(request: Request, token: CurrentToken, state: State,
@@ -185,14 +333,15 @@ async def require_recent_auth(request: Request, token: CurrentToken, state: Stat
     if user is None or not user.is_active:
         raise InvalidToken("The access token's user is disabled or deleted.")
     await require_recent_authentication(
-        state, identity, user, auth_time=claims_time(token.claims),
+        state.settings, password_login(state, identity), user, auth_time=claims_time(token.claims),
         amr=list(token.claims.get("amr") or []), current_password=password, client=client,
         now=time.time())
     return token
 
 
-def _recent_claims(state: AppState, claims: dict[str, Any]) -> bool:
-    return is_recent(state, claims_time(claims), list(claims.get("amr") or []), time.time())
+def _recent_claims(state: Components, claims: dict[str, Any]) -> bool:
+    return is_recent(state.settings, claims_time(claims), list(claims.get("amr") or []),
+                     time.time())
 
 
 async def _json_fields(request: Request) -> dict[str, Any]:

@@ -9,16 +9,16 @@ from typing import Any
 
 import pytest_asyncio
 
+from authsvc.composition import Components
 from authsvc.db import transaction
 from authsvc.identity.models import User
 from authsvc.identity.service import IdentityService
 from authsvc.security import jwt as tokens
-from authsvc.state import AppState
 from tests import flows
 from tests.infra import Api
 
 
-async def grant_roles(state: AppState, user_id: str, roles: list[str]) -> None:
+async def grant_roles(state: Components, user_id: str, roles: list[str]) -> None:
     async for session in transaction(state.sessions):
         identity = IdentityService(session, hasher=state.hasher, validator=state.validator,
                                    cache=state.user_cache, max_password_length=1024)
@@ -28,7 +28,7 @@ async def grant_roles(state: AppState, user_id: str, roles: list[str]) -> None:
         await identity.changed(user)
 
 
-def stepped_up(state: AppState, access_token: str) -> str:
+def stepped_up(state: Components, access_token: str) -> str:
     """Test shortcut (documented): MFA enrolment is built elsewhere, so an access token with a
     fresh second factor is minted with the service's own codec from a real one."""
     claims = state.codec.decode(access_token, typ=tokens.ACCESS)
@@ -44,7 +44,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 @pytest_asyncio.fixture
-async def admin(api: Api, state: AppState) -> dict[str, Any]:
+async def admin(api: Api, state: Components) -> dict[str, Any]:
     """{"user", "tokens", "headers" (plain admin), "mfa_headers" (recent step-up)}."""
     user = await flows.register(api)
     await grant_roles(state, user["id"], ["admin"])
@@ -58,7 +58,7 @@ async def admin(api: Api, state: AppState) -> dict[str, Any]:
 
 
 @pytest_asyncio.fixture
-async def no_cooldown(state: AppState) -> Any:
+async def no_cooldown(state: Components) -> Any:
     """Five wrong passwords in a row, as fast as a test sends them, make a real lockout (the
     progressive delay between failures would otherwise refuse some of them first)."""
     before = state.protector.cooldown_base

@@ -110,10 +110,10 @@ def _admin_bearer(schema: Any) -> str:
 
         async def promote() -> None:
             from authsvc.db import transaction
-            from authsvc.identity.service import IdentityService
+            from authsvc.deps import get_identity
 
             async for session in transaction(state.sessions):
-                identity = IdentityService.of(state, session)
+                identity = get_identity(state, session)
                 user = await identity.get(created.json()["id"])
                 user.roles = ["admin"]
                 await identity.changed(user)

@@ -19,8 +19,8 @@ import httpx
 import pyotp
 from jose import jwt
 
+from authsvc.composition import Components
 from authsvc.main import create_app
-from authsvc.state import AppState
 from tests import flows, infra
 from tests.smtp_server import SmtpSink
 
@@ -44,7 +44,7 @@ class Clock:
 @dataclass
 class World:
     app: Any
-    state: AppState
+    state: Components
     sink: SmtpSink
     clock: Clock
     api: infra.Api
@@ -55,7 +55,7 @@ async def open_world(make_settings: Any, sink: SmtpSink, **overrides: Any) -> As
     values = {**sink.settings(), "lockout_cooldown_base": 0, **overrides}
     app = create_app(make_settings(**values))
     async with infra.running(app):
-        state: AppState = app.state.authsvc
+        state: Components = app.state.authsvc
         await infra.flush_keeping_claim(state.redis)
         clock = Clock()
         state.mfa.clock = clock

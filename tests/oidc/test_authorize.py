@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from authsvc.state import AppState
+from authsvc.composition import Components
 from tests.infra import Api
 from tests.oidc.helpers import (
     REDIRECT,
@@ -41,7 +41,7 @@ ISSUER = "http://authsvc.test"
     "",                                               # missing
 ])
 async def test_an_unregistered_redirect_uri_gets_an_error_page_and_no_redirect(
-    api: Api, state: AppState, uri: str
+    api: Api, state: Components, uri: str
 ) -> None:
     client_id, _ = await new_app(state)
     await signed_in_browser(api)
@@ -53,7 +53,7 @@ async def test_an_unregistered_redirect_uri_gets_an_error_page_and_no_redirect(
     assert "code=" not in response.text
 
 
-async def test_an_unknown_client_gets_an_error_page(api: Api, state: AppState) -> None:
+async def test_an_unknown_client_gets_an_error_page(api: Api, state: Components) -> None:
     _, challenge = pkce()
     for client_id in ("c_nope", ""):
         response = await authorize(api, authorize_params(client_id, challenge))
@@ -61,7 +61,7 @@ async def test_an_unknown_client_gets_an_error_page(api: Api, state: AppState) -
 
 
 async def test_a_repeated_client_id_or_redirect_uri_never_redirects(
-    api: Api, state: AppState
+    api: Api, state: Components
 ) -> None:
     client_id, _ = await new_app(state)
     _, challenge = pkce()
@@ -92,7 +92,7 @@ def _error_of(response: Any) -> dict[str, str]:
     ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),
 ])
 async def test_other_errors_redirect_with_state_and_iss(
-    api: Api, state: AppState, change: dict[str, str | None], error: str
+    api: Api, state: Components, change: dict[str, str | None], error: str
 ) -> None:
     client_id, _ = await new_app(state)
     await signed_in_browser(api)
@@ -105,7 +105,7 @@ async def test_other_errors_redirect_with_state_and_iss(
     assert "code" not in answer
 
 
-async def test_a_client_without_the_code_grant_is_refused(api: Api, state: AppState) -> None:
+async def test_a_client_without_the_code_grant_is_refused(api: Api, state: Components) -> None:
     await signed_in_browser(api)
     _, challenge = pkce()
     service_id, _ = await new_app(state, grant_types=("client_credentials",),
@@ -115,7 +115,7 @@ async def test_a_client_without_the_code_grant_is_refused(api: Api, state: AppSt
 
 
 async def test_prompt_none_without_a_session_redirects_login_required(
-    api: Api, state: AppState
+    api: Api, state: Components
 ) -> None:
     client_id, _ = await new_app(state)
     _, challenge = pkce()
@@ -125,7 +125,7 @@ async def test_prompt_none_without_a_session_redirects_login_required(
     assert answer["state"] == params["state"] and answer["iss"] == ISSUER
 
 
-async def test_prompt_none_with_a_session_gives_a_code(api: Api, state: AppState) -> None:
+async def test_prompt_none_with_a_session_gives_a_code(api: Api, state: Components) -> None:
     client_id, _ = await new_app(state)
     await signed_in_browser(api)
     code, _, _ = await code_for(api, client_id, prompt="none")
@@ -133,7 +133,7 @@ async def test_prompt_none_with_a_session_gives_a_code(api: Api, state: AppState
 
 
 async def test_without_a_session_the_login_page_takes_the_browser_back(
-    api: Api, state: AppState
+    api: Api, state: Components
 ) -> None:
     client = await new_app(state)
     from tests import flows
@@ -163,7 +163,7 @@ async def test_without_a_session_the_login_page_takes_the_browser_back(
     assert again.status_code == 400 and "location" not in again.headers
 
 
-async def test_prompt_login_asks_for_the_password_again(api: Api, state: AppState) -> None:
+async def test_prompt_login_asks_for_the_password_again(api: Api, state: Components) -> None:
     client_id, _ = await new_app(state)
     user = await signed_in_browser(api)
     _, challenge = pkce()
@@ -184,7 +184,7 @@ async def test_prompt_login_asks_for_the_password_again(api: Api, state: AppStat
 
 
 async def test_max_age_older_than_the_session_asks_for_a_login(
-    api: Api, state: AppState, session_clock: Any
+    api: Api, state: Components, session_clock: Any
 ) -> None:
     client_id, _ = await new_app(state)
     await signed_in_browser(api)
@@ -210,7 +210,7 @@ def _request_id(page: Any) -> str:
     return found.group(1)
 
 
-async def test_a_third_party_app_needs_consent_once(api: Api, state: AppState) -> None:
+async def test_a_third_party_app_needs_consent_once(api: Api, state: Components) -> None:
     client = await new_app(state, first_party=False, name="Photo Printer")
     await signed_in_browser(api)
     page, params = await _consent_page(api, client[0])
@@ -231,7 +231,7 @@ async def test_a_third_party_app_needs_consent_once(api: Api, state: AppState) -
     assert more.status_code == 200 and "Stay signed in" in more.text
 
 
-async def test_denying_consent_redirects_access_denied(api: Api, state: AppState) -> None:
+async def test_denying_consent_redirects_access_denied(api: Api, state: Components) -> None:
     client_id, _ = await new_app(state, first_party=False)
     await signed_in_browser(api)
     page, params = await _consent_page(api, client_id)
@@ -244,7 +244,7 @@ async def test_denying_consent_redirects_access_denied(api: Api, state: AppState
     assert page.status_code == 200
 
 
-async def test_consent_cannot_be_bypassed(app: Any, api: Api, state: AppState) -> None:
+async def test_consent_cannot_be_bypassed(app: Any, api: Api, state: Components) -> None:
     client_id, _ = await new_app(state, first_party=False)
     await signed_in_browser(api)
     page, _ = await _consent_page(api, client_id)
@@ -275,7 +275,7 @@ async def test_consent_cannot_be_bypassed(app: Any, api: Api, state: AppState) -
 
 
 async def test_consent_is_listed_and_revocable_on_the_account_page(
-    api: Api, state: AppState
+    api: Api, state: Components
 ) -> None:
     client = await new_app(state, first_party=False, name="Calendar Sync")
     await signed_in_browser(api)
@@ -298,7 +298,7 @@ async def test_consent_is_listed_and_revocable_on_the_account_page(
     assert page.status_code == 200 and "Allow" in page.text
 
 
-async def test_first_party_apps_get_no_consent_page(api: Api, state: AppState) -> None:
+async def test_first_party_apps_get_no_consent_page(api: Api, state: Components) -> None:
     client_id, _ = await new_app(state, first_party=True)
     await signed_in_browser(api)
     assert (await code_for(api, client_id))[0]

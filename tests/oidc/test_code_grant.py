@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from authsvc.state import AppState
+from authsvc.composition import Components
 from tests import flows
 from tests.infra import Api
 from tests.oidc.helpers import REDIRECT, code_for, exchange, new_app, pkce, signed_in_browser
@@ -14,13 +14,13 @@ from tests.oidc.helpers import REDIRECT, code_for, exchange, new_app, pkce, sign
 OTHER_REDIRECT = "https://other.example.com/callback"
 
 
-async def _introspect(api: Api, state: AppState, token: str) -> dict[str, Any]:
+async def _introspect(api: Api, state: Components, token: str) -> dict[str, Any]:
     resource = await flows.new_client(state)
     return await flows.introspect(api, resource, token)
 
 
 async def test_a_replayed_code_is_refused_and_revokes_what_it_issued(
-    api: Api, state: AppState
+    api: Api, state: Components
 ) -> None:
     client = await new_app(state)
     await signed_in_browser(api)
@@ -36,7 +36,7 @@ async def test_a_replayed_code_is_refused_and_revokes_what_it_issued(
     assert refreshed.status_code == 400
 
 
-async def test_concurrent_exchanges_of_one_code_issue_once(api: Api, state: AppState) -> None:
+async def test_concurrent_exchanges_of_one_code_issue_once(api: Api, state: Components) -> None:
     client = await new_app(state)
     await signed_in_browser(api)
     code, verifier, _ = await code_for(api, client[0])
@@ -49,7 +49,7 @@ async def test_concurrent_exchanges_of_one_code_issue_once(api: Api, state: AppS
 
 
 async def test_a_wrong_or_missing_verifier_is_refused_and_leaves_the_code_usable(
-    api: Api, state: AppState
+    api: Api, state: Components
 ) -> None:
     client = await new_app(state)
     await signed_in_browser(api)
@@ -68,7 +68,7 @@ async def test_a_wrong_or_missing_verifier_is_refused_and_leaves_the_code_usable
     assert ok.status_code == 200
 
 
-async def test_a_code_works_only_with_its_redirect_uri(api: Api, state: AppState) -> None:
+async def test_a_code_works_only_with_its_redirect_uri(api: Api, state: Components) -> None:
     client = await new_app(state, redirect_uris=(REDIRECT, OTHER_REDIRECT))
     await signed_in_browser(api)
     code, verifier, _ = await code_for(api, client[0])
@@ -78,7 +78,7 @@ async def test_a_code_works_only_with_its_redirect_uri(api: Api, state: AppState
     assert (await exchange(api, client, code, verifier)).status_code == 200
 
 
-async def test_another_client_cannot_use_the_code(api: Api, state: AppState) -> None:
+async def test_another_client_cannot_use_the_code(api: Api, state: Components) -> None:
     victim = await new_app(state)
     thief = await new_app(state, name="thief")
     public_thief = await new_app(state, name="public thief", type="public")
@@ -96,7 +96,7 @@ async def test_another_client_cannot_use_the_code(api: Api, state: AppState) -> 
     assert (await exchange(api, victim, code, verifier)).status_code == 200
 
 
-async def test_an_expired_code_is_refused(api: Api, state: AppState) -> None:
+async def test_an_expired_code_is_refused(api: Api, state: Components) -> None:
     client = await new_app(state)
     await signed_in_browser(api)
     code, verifier, _ = await code_for(api, client[0])
@@ -110,7 +110,7 @@ async def test_an_expired_code_is_refused(api: Api, state: AppState) -> None:
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
 
 
-async def test_refresh_tokens_only_with_offline_access(api: Api, state: AppState) -> None:
+async def test_refresh_tokens_only_with_offline_access(api: Api, state: Components) -> None:
     client = await new_app(state)
     await signed_in_browser(api)
     code, verifier, _ = await code_for(api, client[0], scope="openid email")
@@ -126,7 +126,7 @@ async def test_refresh_tokens_only_with_offline_access(api: Api, state: AppState
 
 
 async def test_a_public_client_exchanges_with_its_client_id_alone(
-    api: Api, state: AppState
+    api: Api, state: Components
 ) -> None:
     client = await new_app(state, type="public")
     await signed_in_browser(api)
@@ -137,7 +137,7 @@ async def test_a_public_client_exchanges_with_its_client_id_alone(
 
 
 async def test_a_disabled_user_gets_no_tokens_for_a_pending_code(
-    api: Api, state: AppState
+    api: Api, state: Components
 ) -> None:
     client = await new_app(state)
     user = await signed_in_browser(api)
@@ -148,13 +148,13 @@ async def test_a_disabled_user_gets_no_tokens_for_a_pending_code(
     import uuid
 
     from authsvc.db import transaction
+    from authsvc.deps import get_identity
     from authsvc.identity.models import User
-    from authsvc.identity.service import IdentityService
 
     async for session in transaction(state.sessions):
         row = await session.get(User, uuid.UUID(user["id"]))
         assert row is not None
         row.is_active = False
-        await IdentityService.of(state, session).changed(row)
+        await get_identity(state, session).changed(row)
     refused = await exchange(api, client, code, verifier)
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from authsvc.state import AppState
+from authsvc.composition import Components
 from tests.infra import Api
 from tests.oidc.helpers import (
     app_target,
@@ -44,7 +44,7 @@ async def test_both_documents_list_only_what_exists(api: Api, app: Any) -> None:
         assert answer.status_code not in (404, 405), (name, answer.status_code)
 
 
-async def test_userinfo_needs_the_openid_scope(api: Api, state: AppState) -> None:
+async def test_userinfo_needs_the_openid_scope(api: Api, state: Components) -> None:
     from tests import flows
 
     user = await flows.register(api)
@@ -60,7 +60,7 @@ async def test_userinfo_needs_the_openid_scope(api: Api, state: AppState) -> Non
     assert (await api.get("/userinfo")).status_code == 401
 
 
-async def _signed_in_with_id_token(api: Api, state: AppState) -> tuple[tuple[str, Any], str,
+async def _signed_in_with_id_token(api: Api, state: Components) -> tuple[tuple[str, Any], str,
                                                                      dict[str, Any]]:
     client = await new_app(state, post_logout_redirect_uris=(BYE,))
     await signed_in_browser(api)
@@ -70,7 +70,7 @@ async def _signed_in_with_id_token(api: Api, state: AppState) -> tuple[tuple[str
 
 
 async def test_logout_with_an_id_token_hint_ends_the_session_and_redirects(
-    api: Api, state: AppState
+    api: Api, state: Components
 ) -> None:
     client, id_token, body = await _signed_in_with_id_token(api, state)
     answer = await api.get("/logout", params={"id_token_hint": id_token,
@@ -84,7 +84,7 @@ async def test_logout_with_an_id_token_hint_ends_the_session_and_redirects(
 
 
 async def test_logout_never_redirects_to_an_unregistered_address(
-    api: Api, state: AppState
+    api: Api, state: Components
 ) -> None:
     client, id_token, _ = await _signed_in_with_id_token(api, state)
     for uri in ("https://evil.test/", BYE + "/", BYE + "?next=https://evil.test",
@@ -99,7 +99,7 @@ async def test_logout_never_redirects_to_an_unregistered_address(
     assert (await api.get("/account")).status_code == 200
 
 
-async def test_logout_without_a_valid_hint_asks_first(api: Api, state: AppState) -> None:
+async def test_logout_without_a_valid_hint_asks_first(api: Api, state: Components) -> None:
     client, _, _ = await _signed_in_with_id_token(api, state)
     asked = await api.get("/logout", params={"client_id": client[0],
                                              "post_logout_redirect_uri": BYE})
@@ -115,7 +115,7 @@ async def test_logout_without_a_valid_hint_asks_first(api: Api, state: AppState)
     assert (await api.get("/account")).status_code == 303
 
 
-async def test_a_forged_id_token_hint_is_refused(api: Api, state: AppState) -> None:
+async def test_a_forged_id_token_hint_is_refused(api: Api, state: Components) -> None:
     _, id_token, _ = await _signed_in_with_id_token(api, state)
     head, body, sig = id_token.split(".")
     answer = await api.get("/logout", params={"id_token_hint": f"{head}.{body}x.{sig}"})

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from authsvc.state import AppState
+from authsvc.composition import Components
 from tests.infra import Api
 from tests.oidc.helpers import REDIRECT, authorize_params, new_app, pkce
 
@@ -26,7 +26,7 @@ async def test_authorize_with_a_hostile_client_id_is_an_error_page(
 @pytest.mark.parametrize("name", ["state", "nonce", "login_hint", "scope", "code_challenge",
                                   "prompt", "max_age"])
 async def test_authorize_with_hostile_parameters_never_fails(
-    api: Api, state: AppState, name: str
+    api: Api, state: Components, name: str
 ) -> None:
     client_id, _ = await new_app(state)
     _, challenge = pkce()
@@ -51,7 +51,7 @@ async def test_logout_and_admin_with_hostile_ids(
         assert answer.status_code in (404, 422), (method, answer.status_code)
 
 
-async def test_token_with_a_hostile_code(api: Api, state: AppState) -> None:
+async def test_token_with_a_hostile_code(api: Api, state: Components) -> None:
     client_id, secret = await new_app(state)
     from tests import flows
 

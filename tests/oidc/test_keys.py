@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jose import jwt as jose_jwt
 
+from authsvc.composition import Components
 from authsvc.db import transaction
 from authsvc.main import create_app
-from authsvc.state import AppState
 from tests import flows, infra
 from tests.infra import Api
 from tests.oidc.helpers import code_for, exchange, new_app, signed_in_browser
@@ -59,13 +59,13 @@ def hs256_by_hand(claims: dict[str, Any], key: bytes, kid: str) -> str:
     return f"{head}.{body}.{b64(sig)}"
 
 
-async def _active(api: Api, state: AppState, token: str) -> bool:
+async def _active(api: Api, state: Components, token: str) -> bool:
     resource = await flows.new_client(state)
     return bool((await flows.introspect(api, resource, token))["active"])
 
 
 @pytest.fixture
-def rotation(state: AppState) -> Iterator[Any]:
+def rotation(state: Components) -> Iterator[Any]:
     """The key ring's clock and pre-publication, restored after (the ring is the app's)."""
     ring = state.keys
     saved = ring.clock, ring.prepublish
@@ -92,7 +92,7 @@ def rotation(state: AppState) -> Iterator[Any]:
         # Later tests sign with keys active at the real time again.
 
 
-async def test_id_tokens_carry_the_kid_of_a_published_key(api: Api, state: AppState) -> None:
+async def test_id_tokens_carry_the_kid_of_a_published_key(api: Api, state: Components) -> None:
     client = await new_app(state)
     await signed_in_browser(api)
     code, verifier, _ = await code_for(api, client[0])
@@ -106,7 +106,7 @@ async def test_id_tokens_carry_the_kid_of_a_published_key(api: Api, state: AppSt
 
 
 async def test_algorithm_confusion_hs256_signed_with_the_public_key_is_refused(
-    api: Api, state: AppState
+    api: Api, state: Components
 ) -> None:
     user = await flows.register(api)
     rsa_jwk = next(k for k in (await api.get("/jwks")).json()["keys"] if k["kty"] == "RSA")
@@ -119,7 +119,7 @@ async def test_algorithm_confusion_hs256_signed_with_the_public_key_is_refused(
 
 
 async def test_unknown_kid_foreign_key_and_alg_none_are_refused(
-    api: Api, state: AppState
+    api: Api, state: Components
 ) -> None:
     user = await flows.register(api)
     ours = next(k for k in (await api.get("/jwks")).json()["keys"] if k["kty"] == "RSA")
@@ -143,7 +143,7 @@ async def test_unknown_kid_foreign_key_and_alg_none_are_refused(
 
 
 async def test_rotation_prepublishes_then_switches_and_retires_after_the_tokens_expire(
-    api: Api, state: AppState, rotation: Any
+    api: Api, state: Components, rotation: Any
 ) -> None:
     client = await new_app(state)
     await signed_in_browser(api)
@@ -178,12 +178,12 @@ async def test_rotation_prepublishes_then_switches_and_retires_after_the_tokens_
     assert not await _active(api, state, forged)
 
 
-def rotation_offset(state: AppState) -> float:
+def rotation_offset(state: Components) -> float:
     return state.keys.clock() - time.time()
 
 
 async def test_jwks_never_drops_a_key_a_live_token_needs_under_traffic(
-    api: Api, state: AppState, rotation: Any
+    api: Api, state: Components, rotation: Any
 ) -> None:
     """Sign-ins go on concurrently while keys rotate (no pre-publication, the harshest case):
     every ID token issued so far verifies against every /jwks fetched after it was issued."""
@@ -225,7 +225,7 @@ async def rs256_app(make_settings: Any) -> AsyncIterator[Any]:
 
 
 async def test_rs256_access_tokens_verify_offline_and_at_introspection(
-    api: Api, state: AppState, rs256_app: Any
+    api: Api, state: Components, rs256_app: Any
 ) -> None:
     user = await flows.register(api)
     hs256 = (await flows.login(api, user))["access_token"]
@@ -251,7 +251,7 @@ async def test_rs256_access_tokens_verify_offline_and_at_introspection(
 
 
 async def test_a_rotation_that_retires_keys_tells_resource_servers(
-    state: AppState, rotation: Any
+    state: Components, rotation: Any
 ) -> None:
     from authsvc.keys.rotation import rotate_keys
 
@@ -263,7 +263,8 @@ async def test_a_rotation_that_retires_keys_tells_resource_servers(
     assert state.revocation_feed is not None
     last = await state.revocation_feed.current()
     async for session in transaction(state.sessions):
-        await rotate_keys(state, session, via="test")
+        await rotate_keys(state.keys, state.audit, state.redis, state.revocation_feed, session,
+                          via="test")
     events = await state.revocation_feed.since(last) or []
     bodies = [orjson.loads(body) for _, body in events]
     retired = {b["kid"] for b in bodies if b["reason"] == "key_retired"}

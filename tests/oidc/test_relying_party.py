@@ -11,7 +11,7 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 from authlib.jose import JsonWebKey, jwt
 from authlib.oidc.core import CodeIDToken
 
-from authsvc.state import AppState
+from authsvc.composition import Components
 from tests.infra import Api
 from tests.oidc.helpers import REDIRECT, new_app, signed_in_browser
 
@@ -56,7 +56,7 @@ async def validated_id_token(api: Api, token: dict[str, Any], client_id: str,
 
 @pytest.mark.parametrize("kind", ["confidential", "public"])
 async def test_authlib_client_signs_in_and_validates_the_id_token(
-    app: Any, api: Api, state: AppState, kind: str
+    app: Any, api: Api, state: Components, kind: str
 ) -> None:
     client_id, secret = await new_app(state, type=kind)
     user = await signed_in_browser(api)
@@ -84,7 +84,7 @@ async def test_authlib_client_signs_in_and_validates_the_id_token(
         assert refreshed["access_token"] != token["access_token"]
 
 
-async def test_es256_client_gets_an_es256_id_token(app: Any, api: Api, state: AppState) -> None:
+async def test_es256_client_gets_an_es256_id_token(app: Any, api: Api, state: Components) -> None:
     client_id, secret = await new_app(state, id_token_alg="ES256")
     await signed_in_browser(api)
     async with rp_client(app, client_id, secret) as rp:
@@ -93,7 +93,7 @@ async def test_es256_client_gets_an_es256_id_token(app: Any, api: Api, state: Ap
     assert claims.header["alg"] == "ES256"
 
 
-async def test_authlib_refuses_a_tampered_id_token(app: Any, api: Api, state: AppState) -> None:
+async def test_authlib_refuses_a_tampered_id_token(app: Any, api: Api, state: Components) -> None:
     client_id, secret = await new_app(state)
     await signed_in_browser(api)
     async with rp_client(app, client_id, secret) as rp:

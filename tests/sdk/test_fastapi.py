@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI
 
-from authsvc.state import AppState
+from authsvc.composition import Components
 from authsvc_client import AsyncAuthsvcClient
 from authsvc_client.fastapi import admin_required, install, mfa_required, token_required
 from tests.admin.conftest import grant_roles
@@ -133,7 +133,7 @@ async def test_a_token_of_another_audience_is_refused(
 
 async def test_admin_required_refuses_without_the_role_and_follows_role_changes_through_the_cache(
     replicas: tuple[Server, Server], user: dict[str, Any], service_client: tuple[str, str],
-    state: AppState,
+    state: Components,
 ) -> None:
     client = AsyncAuthsvcClient(replicas[1].url, *service_client, cache_ttl=30)
     token = user["tokens"]["access_token"]

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from authsvc.state import AppState
+from authsvc.composition import Components
 from tests import flows
 from tests.admin.conftest import grant_roles
 from tests.processes import Server
@@ -107,7 +107,7 @@ async def test_a_logout_on_one_replica_is_announced_on_the_other(
 
 async def test_password_change_and_role_change_name_the_user(
     replicas: tuple[Server, Server], http: httpx.Client, user: dict[str, Any],
-    service_client: tuple[str, str], state: AppState,
+    service_client: tuple[str, str], state: Components,
 ) -> None:
     a, b = replicas[0].url, replicas[1].url
     stream = Stream(http, a, service_client)
@@ -151,7 +151,7 @@ async def test_a_revoke_call_names_the_token(
 
 async def test_a_retired_signing_key_is_announced_by_kid(
     replicas: tuple[Server, Server], http: httpx.Client, service_client: tuple[str, str],
-    state: AppState,
+    state: Components,
 ) -> None:
     stream = Stream(http, replicas[1].url, service_client)
     try:

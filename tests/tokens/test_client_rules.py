@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from authsvc.state import AppState
+from authsvc.composition import Components
 from tests import flows
 from tests.infra import Api
 from tests.oidc.helpers import new_app
@@ -26,7 +26,7 @@ async def test_password_grant_without_a_client_uses_the_default_scopes(api: Api)
 
 
 async def test_password_grant_scopes_follow_the_clients_allow_list(
-    api: Api, state: AppState
+    api: Api, state: Components
 ) -> None:
     client_id, secret = await new_app(state, scopes=("openid",), redirect_uris=(),
                                       grant_types=("password",))
@@ -43,7 +43,7 @@ async def test_password_grant_scopes_follow_the_clients_allow_list(
 
 
 async def test_a_confidential_client_named_without_its_secret_is_refused(
-    api: Api, state: AppState, service_client: tuple[str, str]
+    api: Api, state: Components, service_client: tuple[str, str]
 ) -> None:
     user = await flows.register(api)
     for extra in ({"client_id": service_client[0]},
@@ -62,7 +62,7 @@ async def test_a_confidential_client_named_without_its_secret_is_refused(
 
 
 async def test_a_client_without_the_password_grant_cannot_use_it(
-    api: Api, state: AppState
+    api: Api, state: Components
 ) -> None:
     client_id, secret = await new_app(state)  # an app: authorization_code + refresh + cc
     user = await flows.register(api)
@@ -92,7 +92,7 @@ async def _client_token(api: Api, client: tuple[str, str]) -> str:
 
 @pytest.mark.parametrize("how", ["rotate", "delete", "disable"])
 async def test_rotating_or_deleting_a_client_ends_its_tokens_at_once(
-    api: Api, state: AppState, admin: dict[str, Any], how: str
+    api: Api, state: Components, admin: dict[str, Any], how: str
 ) -> None:
     client = await flows.new_client(state, "billing")
     resource = await flows.new_client(state, "resource")
@@ -113,7 +113,7 @@ async def test_rotating_or_deleting_a_client_ends_its_tokens_at_once(
         assert (await flows.introspect(api, resource, fresh))["active"] is True
 
 
-async def test_revoke_only_by_the_tokens_own_client(api: Api, state: AppState) -> None:
+async def test_revoke_only_by_the_tokens_own_client(api: Api, state: Components) -> None:
     owner = await flows.new_client(state, "a")
     other = await flows.new_client(state, "b")
     user = await flows.register(api)
@@ -131,7 +131,7 @@ async def test_revoke_only_by_the_tokens_own_client(api: Api, state: AppState) -
     assert (await flows.refresh(api, plain["refresh_token"])).status_code == 400
 
 
-async def test_the_owner_revokes_its_refresh_token(api: Api, state: AppState) -> None:
+async def test_the_owner_revokes_its_refresh_token(api: Api, state: Components) -> None:
     owner = await flows.new_client(state, "a")
     user = await flows.register(api)
     issued = (await flows.password_grant(api, user["email"], user["password"],

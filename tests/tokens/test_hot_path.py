@@ -8,13 +8,13 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 
-from authsvc.state import AppState
+from authsvc.composition import Components
 from tests import flows
 from tests.infra import Api
 
 
 @contextmanager
-def counting_sql(state: AppState) -> Iterator[list[str]]:
+def counting_sql(state: Components) -> Iterator[list[str]]:
     statements: list[str] = []
 
     def before(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
@@ -29,7 +29,7 @@ def counting_sql(state: AppState) -> Iterator[list[str]]:
 
 
 async def test_introspecting_an_active_token_runs_no_sql(
-    api: Api, state: AppState, service_client: tuple[str, str]
+    api: Api, state: Components, service_client: tuple[str, str]
 ) -> None:
     user = await flows.register(api)
     tokens = await flows.login(api, user)
@@ -43,7 +43,7 @@ async def test_introspecting_an_active_token_runs_no_sql(
 
 
 async def test_a_fresh_token_of_a_cached_user_runs_no_sql(
-    api: Api, state: AppState, service_client: tuple[str, str]
+    api: Api, state: Components, service_client: tuple[str, str]
 ) -> None:
     """A token this process has not verified yet (signature checked anew) still needs no SQL."""
     user = await flows.register(api)
@@ -56,7 +56,7 @@ async def test_a_fresh_token_of_a_cached_user_runs_no_sql(
     assert statements == []
 
 
-async def test_the_counter_sees_sql(api: Api, state: AppState) -> None:
+async def test_the_counter_sees_sql(api: Api, state: Components) -> None:
     """The listener itself works: a registration writes."""
     with counting_sql(state) as statements:
         await flows.register(api)
@@ -128,7 +128,7 @@ async def test_introspecting_an_active_token_is_one_redis_round_trip(make_settin
 
 
 async def test_a_token_found_live_moments_ago_needs_no_redis_at_all(
-    api: Api, state: AppState, service_client: tuple[str, str]
+    api: Api, state: Components, service_client: tuple[str, str]
 ) -> None:
     user = await flows.register(api)
     tokens = await flows.login(api, user)

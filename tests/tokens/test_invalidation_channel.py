@@ -7,8 +7,8 @@ import asyncio
 
 import redis.asyncio as aioredis
 
+from authsvc.composition import Components
 from authsvc.kv import Keys, invalidation_channel
-from authsvc.state import AppState
 from tests import infra
 
 
@@ -19,7 +19,7 @@ def test_the_channel_names_the_database() -> None:
     assert invalidation_channel(one).startswith(Keys.invalidations)
 
 
-async def test_marks_published_for_another_database_are_not_learned(state: AppState) -> None:
+async def test_marks_published_for_another_database_are_not_learned(state: Components) -> None:
     index = int(state.redis.connection_pool.connection_kwargs["db"])
     other = aioredis.Redis.from_url(f"{infra.REDIS_BASE}/{0 if index else 1}")
     near = state.introspector.near

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
+from authsvc.composition import Components
 from authsvc.main import create_app
-from authsvc.state import AppState
 from tests import flows, infra
 
 
 async def test_revocation_in_this_process_is_seen_at_once(
-    api: infra.Api, state: AppState, service_client
+    api: infra.Api, state: Components, service_client
 ) -> None:
     user = await flows.register(api)
     tokens = await flows.login(api, user)
@@ -24,7 +24,7 @@ async def test_revocation_in_this_process_is_seen_at_once(
 
 
 async def test_a_change_made_by_another_process_reaches_this_one(
-    make_settings, api: infra.Api, state: AppState, service_client
+    make_settings, api: infra.Api, state: Components, service_client
 ) -> None:
     """Another app on the same Redis stands in for another worker or replica."""
     user = await flows.register(api)
@@ -44,7 +44,7 @@ async def test_a_change_made_by_another_process_reaches_this_one(
         "active": False}
 
 
-async def test_a_fill_overtaken_by_an_invalidation_is_not_kept(state: AppState) -> None:
+async def test_a_fill_overtaken_by_an_invalidation_is_not_kept(state: Components) -> None:
     near = state.introspector.near
     generation = near.generation
     await near.changed("user:someone")  # arrives while a check was reading Redis
@@ -52,7 +52,7 @@ async def test_a_fill_overtaken_by_an_invalidation_is_not_kept(state: AppState) 
     assert near.get("jti-x") is not None and "jti-x" not in near._entries
 
 
-async def test_entries_expire_after_the_ttl(state: AppState) -> None:
+async def test_entries_expire_after_the_ttl(state: Components) -> None:
     near = state.introspector.near
     near.put("jti-y", None, near.generation)
     assert "jti-y" in near._entries

@@ -15,15 +15,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from authsvc.composition import Components
 from authsvc.kv import Keys
-from authsvc.state import AppState
 from authsvc.tokens import repository, revocations
 from authsvc.tokens.repository import TokenRepository
 from authsvc.tokens.revocations import RevocationList
 from tests import flows, infra
 
 
-async def add_revocations(state: AppState, expiries: list[datetime]) -> list[str]:
+async def add_revocations(state: Components, expiries: list[datetime]) -> list[str]:
     jtis = [f"rebuild-{uuid.uuid4().hex}" for _ in expiries]
     async with state.sessions() as session:
         repo = TokenRepository(session)
@@ -34,7 +34,7 @@ async def add_revocations(state: AppState, expiries: list[datetime]) -> list[str
 
 
 async def test_every_live_entry_comes_back_across_chunks(
-    api: infra.Api, state: AppState, service_client, monkeypatch: pytest.MonkeyPatch
+    api: infra.Api, state: Components, service_client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(revocations, "RELOAD_CHUNK", 3)  # several chunks and a partial one
     now = datetime.now(UTC)
@@ -68,7 +68,7 @@ async def test_every_live_entry_comes_back_across_chunks(
 
 
 async def test_the_list_is_marked_complete_only_after_its_last_chunk(
-    state: AppState, monkeypatch: pytest.MonkeyPatch
+    state: Components, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(revocations, "RELOAD_CHUNK", 2)
     now = datetime.now(UTC)
@@ -88,7 +88,7 @@ async def test_the_list_is_marked_complete_only_after_its_last_chunk(
 
 
 async def test_processes_that_waited_for_the_lock_do_not_read_the_list_again(
-    state: AppState, monkeypatch: pytest.MonkeyPatch
+    state: Components, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every worker finds the marker gone at once. One reloads; the others, once they get the
     revocation lock, find the list complete and answer from it."""

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from authsvc.state import AppState
+from authsvc.composition import Components
 
 
 class SessionClock:
@@ -23,7 +23,7 @@ class SessionClock:
 
 
 @pytest.fixture
-def session_clock(state: AppState) -> Iterator[SessionClock]:
+def session_clock(state: Components) -> Iterator[SessionClock]:
     """Moves the browser-session store's clock (restored after)."""
     fake = SessionClock()
     saved = state.session_store.clock

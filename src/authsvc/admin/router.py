@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from authsvc.admin.schemas import (
@@ -17,8 +17,7 @@ from authsvc.admin.schemas import (
     UserPatch,
     client_body,
 )
-from authsvc.admin.service import AdminService
-from authsvc.deps import Admin, CallerInfo, DbSession, Identity, State, require_recent_mfa
+from authsvc.deps import Admin, AdminOps, State, require_recent_mfa
 from authsvc.identity.schemas import UserOut, user_body
 from authsvc.paging import DEFAULT_LIMIT, MAX_LIMIT, page_body
 from authsvc.responses import NO_STORE, json_response
@@ -26,13 +25,7 @@ from authsvc.responses import NO_STORE, json_response
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 
-def get_admin_service(
-    admin: Admin, state: State, session: DbSession, identity: Identity, client: CallerInfo
-) -> AdminService:
-    return AdminService(state, session, identity, actor=admin.user_id, client_ip=client.ip)
-
-
-Service = Annotated[AdminService, Depends(get_admin_service)]
+Service = AdminOps
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 

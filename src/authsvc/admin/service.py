@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.admin.schemas import UserPatch
+from authsvc.audit.service import AuditLog
 from authsvc.clients.models import Client
 from authsvc.clients.registration import ClientSpec
-from authsvc.clients.service import IssuedClient
+from authsvc.clients.service import ClientService, IssuedClient
 from authsvc.errors import Conflict, NotFound
 from authsvc.identity.emails import try_canonical_email
 from authsvc.identity.login import lockout_key
@@ -24,7 +25,8 @@ from authsvc.identity.models import User
 from authsvc.identity.repository import UserRepository
 from authsvc.identity.service import IdentityService
 from authsvc.paging import decode_cursor, encode_cursor
-from authsvc.state import AppState
+from authsvc.protection.bruteforce import BruteForceProtector
+from authsvc.tokens.service import TokenService
 
 USER_CURSOR = "u"
 
@@ -46,18 +48,22 @@ def parse_user_id(user_id: str) -> uuid.UUID:
 
 
 class AdminService:
-    def __init__(self, state: AppState, session: AsyncSession, identity: IdentityService,
-                 *, actor: str | None = None, client_ip: str | None = None) -> None:
-        self.state = state
+    def __init__(self, session: AsyncSession, identity: IdentityService, *, audit: AuditLog,
+                 tokens: TokenService, clients: ClientService, protector: BruteForceProtector,
+                 actor: str | None = None, client_ip: str | None = None) -> None:
         self.session = session
         self.identity = identity
+        self.audit = audit
+        self.tokens = tokens
+        self.client_service = clients
+        self.protector = protector
         self.actor = actor
         self.client_ip = client_ip
 
     async def _audit(self, type: str, **details: object) -> None:
         """In the change's own transaction: the row exists exactly when the change committed."""
-        await self.state.audit.record(type, session=self.session, client_ip=self.client_ip,
-                                      actor=self.actor, via="api" if self.actor else "cli",
+        await self.audit.record(type, session=self.session, client_ip=self.client_ip,
+                                actor=self.actor, via="api" if self.actor else "cli",
                                       **details)  # type: ignore[arg-type]
 
     # -------------------------------------------------------------------- users
@@ -109,32 +115,32 @@ class AdminService:
         user.is_active = active
         await self.identity.changed(user)
         if not active:
-            await self.state.tokens.revoke_user_families(self.session, user.id, "user_disabled")
+            await self.tokens.revoke_user_families(self.session, user.id, "user_disabled")
         await self._audit("user_enabled" if active else "user_disabled", user_id=user.id)
 
     async def unlock(self, user: User) -> None:
         key = lockout_key(user.email)
-        await self.state.protector.unlock(key)
+        await self.protector.unlock(key)
         await self._audit("unlock", user_id=user.id, subject=key)
 
     # ------------------------------------------------------------------ clients
     async def create_client(self, spec: ClientSpec | str) -> IssuedClient:
-        issued = await self.state.clients.create(self.session, spec)
+        issued = await self.client_service.create(self.session, spec)
         await self._audit("client_created", subject=issued.client_id, name=issued.name)
         return issued
 
     async def clients(self) -> list[Client]:
-        return await self.state.clients.list(self.session)
+        return await self.client_service.list(self.session)
 
     async def client(self, client_id: str) -> Client:
-        client = await self.state.clients.get(self.session, client_id)
+        client = await self.client_service.get(self.session, client_id)
         if client is None:
             raise ClientNotFound()
         return client
 
     async def update_client(self, client_id: str, changes: dict[str, Any]) -> Client:
         client = await self.client(client_id)
-        await self.state.clients.update(self.session, client, changes)
+        await self.client_service.update(self.session, client, changes)
         await self._audit("client_changed", subject=client.client_id, fields=sorted(changes))
         return client
 
@@ -142,18 +148,18 @@ class AdminService:
         client = await self.client(client_id)
         if client.type != "confidential":
             raise Conflict("A public client has no secret.", code="public_client")
-        issued = await self.state.clients.rotate_secret(self.session, client.client_id)
+        issued = await self.client_service.rotate_secret(self.session, client.client_id)
         if issued is None:
             raise ClientNotFound()
         await self._audit("client_secret_rotated", subject=client_id)
         return issued
 
     async def delete_client(self, client_id: str) -> None:
-        if not await self.state.clients.delete(self.session, client_id[:64]):
+        if not await self.client_service.delete(self.session, client_id[:64]):
             raise ClientNotFound()
         # Its client-credentials tokens die with it (introspection finds no client); the
         # users' tokens issued to it are revoked here.
-        await self.state.tokens.revoke_client_families(self.session, client_id[:64],
+        await self.tokens.revoke_client_families(self.session, client_id[:64],
                                                        "client_deleted")
         await self._audit("client_deleted", subject=client_id)
 

@@ -32,7 +32,7 @@ SUSPICIOUS = frozenset({
 
 class AuditLog:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *, defer: bool = False,
-                 subject_key: bytes | None = None) -> None:
+                 subject_key: bytes | None = None, listeners: tuple[Any, ...] = ()) -> None:
         """`defer`: write refusal events from a background task (SQLite, the embedded default,
         has one writer: an event written while the request holds the write lock must wait for
         the request to finish rather than deadlock with it)."""
@@ -42,7 +42,7 @@ class AuditLog:
         self._pending: set[asyncio.Task[None]] = set()
         self.counts: Counter[str] = Counter()
         # callables(type, details) told of every event (metrics); they must be cheap.
-        self.listeners: list[Any] = []
+        self.listeners: list[Any] = list(listeners)
 
     def digest(self, typed: str) -> str:
         """What the trail keeps of a typed username that matched no account: a keyed digest

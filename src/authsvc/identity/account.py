@@ -4,16 +4,16 @@ every other refresh family and browser session of the user ends, and the change 
 from __future__ import annotations
 
 import uuid
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authsvc.audit.service import AuditLog
 from authsvc.caller import Caller
 from authsvc.errors import AuthError, TemporarilyLocked
 from authsvc.identity.login import PasswordLogin, lockout_key
 from authsvc.identity.models import User
-from authsvc.identity.service import IdentityService
 from authsvc.protection.bruteforce import Subject
-from authsvc.state import AppState
 
 
 class WrongCurrentPassword(AuthError):
@@ -21,24 +21,23 @@ class WrongCurrentPassword(AuthError):
     description = "The current password is incorrect."
 
 
-async def end_other_sessions(
-    state: AppState, session: AsyncSession, user_id: uuid.UUID, reason: str, *,
-    keep_family: str | None = None, keep_browser: str | None = None,
-) -> None:
-    """Revoke the user's refresh families and browser sessions, but the caller's own."""
-    await state.tokens.revoke_user_families(session, user_id, reason, keep=keep_family)
-    await state.session_store.destroy_for_user(str(user_id), except_sid=keep_browser)
+class SessionEnder(Protocol):
+    """Ends a user's refresh families and browser sessions, but the caller's own
+    (tokens/signout.py)."""
+
+    async def end_others(self, session: AsyncSession, user_id: uuid.UUID, reason: str, *,
+                         keep_family: str | None = None,
+                         keep_browser: str | None = None) -> None: ...
 
 
-async def check_current_password(state: AppState, identity: IdentityService, user: User,
-                                 password: str, client: Caller) -> None:
+async def check_current_password(login: PasswordLogin, user: User, password: str,
+                                 client: Caller) -> None:
     """A signed-in user's current password (password change, re-authentication) is a login
     attempt: refused while the username (or this device token) is locked, a wrong one counted
     in that lockout, and all of them also under a per-account limit whatever the device, so a
     stolen access token is no password oracle. Past either limit even the right password gets
     TemporarilyLocked (429). A right one does not clear failures (it completes no login)."""
-    protector = state.protector
-    login = PasswordLogin.of(state, identity)
+    protector = login.protector
     key = lockout_key(user.email)
     subject = await login.subject(key, client)
     account = Subject.account(str(user.id))
@@ -48,7 +47,7 @@ async def check_current_password(state: AppState, identity: IdentityService, use
     except TemporarilyLocked:
         await protector.release(account)
         raise
-    if not await identity.verify_current_password(user, password):
+    if not await login.identity.verify_current_password(user, password):
         await protector.failed(account)
         await login.record_failure(subject, client, key=key, user_id=user.id,
                                    kind="current_password")
@@ -58,15 +57,16 @@ async def check_current_password(state: AppState, identity: IdentityService, use
 
 
 async def change_password(
-    state: AppState, identity: IdentityService, session: AsyncSession, user: User,
+    login: PasswordLogin, ender: SessionEnder, audit: AuditLog, user: User,
     current: str, new: str, client: Caller, *, keep_family: str | None = None,
-    keep_browser: str | None = None, **audit: str | None,
+    keep_browser: str | None = None, **details: str | None,
 ) -> None:
     """Check the current password (as a login attempt), set the new one (policy applies:
     WeakPassword), and end every other session. The caller has already asked for a step-up
     when MFA is on."""
-    await check_current_password(state, identity, user, current, client)
+    await check_current_password(login, user, current, client)
+    identity = login.identity
     await identity.set_password(user, new)
-    await end_other_sessions(state, session, user.id, "password_changed",
-                             keep_family=keep_family, keep_browser=keep_browser)
-    await state.audit.record("password_changed", session=session, user_id=user.id, **audit)
+    await ender.end_others(identity.session, user.id, "password_changed",
+                           keep_family=keep_family, keep_browser=keep_browser)
+    await audit.record("password_changed", session=identity.session, user_id=user.id, **details)

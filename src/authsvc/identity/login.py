@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from authsvc.audit.service import AuditLog
 from authsvc.caller import Caller
@@ -22,9 +22,6 @@ from authsvc.identity.service import BadCredentials, IdentityService
 from authsvc.protection.bruteforce import BruteForceProtector, Subject
 from authsvc.protection.devices import DeviceToken, DeviceTokens
 from authsvc.protection.patterns import StuffingDetector
-
-if TYPE_CHECKING:
-    from authsvc.state import AppState
 
 BURST = 3  # a success after this many failures is worth a look
 
@@ -73,12 +70,6 @@ class PasswordLogin:
         self.audit = audit
         self.devices = devices
         self.require_verified_email = require_verified_email
-
-    @classmethod
-    def of(cls, state: AppState, identity: IdentityService) -> PasswordLogin:
-        """The one login rule, wired from the app's state: the API, the pages and MFA alike."""
-        return cls(identity, state.protector, state.stuffing, state.audit, state.devices,
-                   require_verified_email=state.settings.require_verified_email)
 
     async def subject(self, username_key: str, client: Caller) -> Subject:
         subject = await lockout_subject(self.protector, self.devices, username_key, client.device)

@@ -13,11 +13,11 @@ import time
 from typing import Any
 
 from authsvc.caller import Caller
+from authsvc.config import Settings
 from authsvc.errors import AuthError
 from authsvc.identity.account import WrongCurrentPassword, check_current_password
+from authsvc.identity.login import PasswordLogin
 from authsvc.identity.models import User
-from authsvc.identity.service import IdentityService
-from authsvc.state import AppState
 
 
 class ReauthenticationRequired(AuthError):
@@ -27,28 +27,28 @@ class ReauthenticationRequired(AuthError):
                    "in again.")
 
 
-def is_recent(state: AppState, auth_time: float, amr: list[str], now: float | None = None) -> bool:
+def is_recent(settings: Settings, auth_time: float, amr: list[str],
+              now: float | None = None) -> bool:
     """Signed in within the re-authentication window, or stepped up within the step-up one."""
     now = time.time() if now is None else now
-    settings = state.settings
     if auth_time >= now - settings.reauth_window:
         return True
     return "mfa" in amr and auth_time >= now - settings.step_up_window
 
 
 async def require_recent_authentication(
-    state: AppState, identity: IdentityService, user: User, *, auth_time: float,
+    settings: Settings, login: PasswordLogin, user: User, *, auth_time: float,
     amr: list[str], current_password: str | None, client: Caller,
     now: float | None = None,
 ) -> None:
     """Pass, or ReauthenticationRequired (403), or TemporarilyLocked (429): a current password
     counts like a login attempt, and a right one clears no failures (it completes no login)."""
-    if is_recent(state, auth_time, amr, now):
+    if is_recent(settings, auth_time, amr, now):
         return
     if not current_password:
         raise ReauthenticationRequired()
     try:
-        await check_current_password(state, identity, user, current_password, client)
+        await check_current_password(login, user, current_password, client)
     except WrongCurrentPassword:
         raise ReauthenticationRequired("The current password is incorrect.") from None
 

@@ -12,7 +12,9 @@ from authsvc.deps import (
     DbSession,
     Identity,
     State,
+    password_login,
     rate_limit,
+    recovery_service,
     require_recent_mfa,
 )
 from authsvc.identity import account
@@ -26,7 +28,6 @@ from authsvc.identity.schemas import (
 from authsvc.mfa.repository import MfaRepository
 from authsvc.openapi import BEARER_ERRORS, REGISTRATION_ERRORS, error_responses
 from authsvc.passkeys.repository import PasskeyRepository
-from authsvc.recovery.service import RecoveryService
 from authsvc.responses import NO_STORE, json_response
 
 router = APIRouter(tags=["accounts"])
@@ -45,7 +46,7 @@ async def register(
     user = await identity.register(body.email, body.password, body.display_name)
     await state.audit.record("user_registered", session=session, user_id=user.id)
     # The verification mail leaves in the background once the account has committed.
-    await RecoveryService(session, state, identity).send_verification(user)
+    await recovery_service(state, identity).send_verification(user)
     return json_response(user_body(user), status=201, headers=NO_STORE)
 
 
@@ -60,7 +61,7 @@ async def me(user: CurrentUser, session: DbSession) -> Response:
 @router.post("/users/me/password", status_code=204, responses=BEARER_ERRORS)
 async def change_password(
     body: PasswordChange, user: CurrentUser, token: CurrentToken, identity: Identity,
-    state: State, session: DbSession, client: CallerInfo,
+    state: State, client: CallerInfo,
 ) -> Response:
     """Needs a recent step-up when MFA is on; ends every other session and refresh family
     (browser sessions included: a password changed by the API signs them all out). A wrong
@@ -68,7 +69,7 @@ async def change_password(
     `temporarily_locked` past it, even for the right one)."""
     if user.mfa_enabled:
         await require_recent_mfa(token, state)
-    await account.change_password(state, identity, session, user, body.current_password,
-                                  body.new_password, body.with_device(client),
-                                  keep_family=token.claims.get("sid"))
+    await account.change_password(password_login(state, identity), state.ender, state.audit,
+                                  user, body.current_password, body.new_password,
+                                  body.with_device(client), keep_family=token.claims.get("sid"))
     return Response(status_code=204)

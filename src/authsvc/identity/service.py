@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,9 +18,6 @@ from authsvc.identity.repository import UserRepository
 from authsvc.security.breached import BreachCheckUnavailable, BreachedPasswords
 from authsvc.security.passwords import HashingService
 from authsvc.security.policy import PasswordValidator, Unmet, normalize_password
-
-if TYPE_CHECKING:
-    from authsvc.state import AppState
 
 BAD_CREDENTIALS = "The username or password is incorrect."
 
@@ -77,19 +73,6 @@ class IdentityService:
         self._sessions = sessions  # for the breached-at-login mark, which outlives the request
         # The last new password the policy accepted, with the e-mail and MFA state it was for.
         self._passed: tuple[str, str | None, bool] | None = None
-
-    @classmethod
-    def of(cls, state: AppState, session: AsyncSession) -> IdentityService:
-        """The service on a unit of work, wired from the app's state (requests, CLI, MFA)."""
-        return cls(
-            session,
-            hasher=state.hasher,
-            validator=state.validator,
-            cache=state.user_cache,
-            max_password_length=state.settings.password_max_length,
-            breached=state.breached,
-            sessions=state.sessions,
-        )
 
     # ------------------------------------------------------------------ passwords
     def prepare_password(self, password: str) -> str:

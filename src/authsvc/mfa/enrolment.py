@@ -35,7 +35,7 @@ class Enrolment:
     def __init__(self, mfa: MfaService) -> None:
         self.mfa = mfa
         self.runtime = mfa.runtime
-        self.audit = mfa.state.audit
+        self.audit = mfa.audit
 
     # ---------------------------------------------------------------------- TOTP
     async def totp_setup(self, user: User) -> TotpSetup:

@@ -15,15 +15,23 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from authsvc.audit.service import AuditLog
 from authsvc.caller import Caller
 from authsvc.errors import AuthError, InvalidGrant
 from authsvc.identity.login import lockout_key, lockout_subject
 from authsvc.identity.models import User
 from authsvc.mfa.mail import LOGIN
-from authsvc.mfa.service import InvalidCode, MfaService
-from authsvc.protection.bruteforce import Subject
+from authsvc.mfa.service import (
+    PASSKEY_PURPOSES,
+    InvalidCode,
+    MfaService,
+    PasskeysOff,
+)
+from authsvc.protection.bruteforce import BruteForceProtector, Subject
+from authsvc.protection.devices import DeviceTokens
 from authsvc.security import jwt
-from authsvc.security.jwt import TokenError
+from authsvc.security.binding import ClientBinding
+from authsvc.security.jwt import TokenCodec, TokenError
 
 TOKEN_INVALID = "The mfa_token is invalid, expired, spent or void."  # noqa: S105
 CODE_INVALID = "The code is incorrect, expired or already used."
@@ -53,10 +61,15 @@ class Completed:
 
 
 class MfaLogin:
-    def __init__(self, mfa: MfaService) -> None:
+    def __init__(self, mfa: MfaService, *, devices: DeviceTokens, binding: ClientBinding,
+                 codec: TokenCodec) -> None:
         self.mfa = mfa
-        self.state = mfa.state
         self.settings = mfa.settings
+        self.protector: BruteForceProtector = mfa.protector
+        self.audit: AuditLog = mfa.audit
+        self.devices = devices
+        self.binding = binding
+        self.codec = codec
 
     async def start(self, user: User, client: Caller, *, scope: str | None = None) -> Challenge:
         """The challenge for a user whose password was just verified."""
@@ -65,14 +78,14 @@ class MfaLogin:
             "sub": str(user.id), "typ": jwt.MFA, "jti": jti,
             "exp": int(time.time()) + self.settings.mfa_token_ttl,
         }
-        subject = await lockout_subject(self.state.protector, self.state.devices,
+        subject = await lockout_subject(self.protector, self.devices,
                                         lockout_key(user.email), client.device)
         extra = {"scope": scope, "cid": client.client_id,
-                 "bnd": self.state.binding.claim(client.user_agent, client.ip),
+                 "bnd": self.binding.claim(client.user_agent, client.ip),
                  "dvc": subject.value if subject.kind == "device" else None}
         claims.update({k: v for k, v in extra.items() if v})
         await self.mfa.runtime.tokens.issue(jti, self.settings.mfa_token_ttl)
-        return Challenge(self.state.codec.encode(claims), await self.mfa.methods_of(user))
+        return Challenge(self.codec.encode(claims), await self.mfa.methods_of(user))
 
     async def send_email_code(self, mfa_token: str, client: Caller) -> int:
         """`POST /mfa/challenge` with method `email`: mail a code; returns its lifetime."""
@@ -85,11 +98,10 @@ class MfaLogin:
         """`POST /mfa/challenge` with method `webauthn`: request options listing the user's
         passkeys, their challenge bound to this mfa_token."""
         claims, user = await self._open(mfa_token, client)
-        from authsvc.passkeys.challenges import MFA
-        from authsvc.passkeys.service import PasskeyService
-
-        passkeys = PasskeyService(self.mfa.session, self.state, self.mfa.identity)
-        return await passkeys.factor_options(user, MFA, bind=claims["jti"])
+        if self.mfa.passkeys is None:
+            raise PasskeysOff()
+        return await self.mfa.passkeys.factor_options(user, PASSKEY_PURPOSES["login"],
+                                                      bind=claims["jti"])
 
     async def complete(self, mfa_token: str, method: str, code: str, client: Caller) -> Completed:
         """The user and the `amr` to add once `code` proves `method`; InvalidGrant for a wrong,
@@ -110,10 +122,10 @@ class MfaLogin:
     async def _open(self, mfa_token: str, client: Caller) -> tuple[dict[str, Any], User]:
         """The token's claims and its active user, if the token is live and bound to `client`."""
         try:
-            claims = self.state.codec.decode(mfa_token, typ=jwt.MFA)
+            claims = self.codec.decode(mfa_token, typ=jwt.MFA)
         except TokenError:
             raise InvalidGrant(TOKEN_INVALID) from None
-        if not self.state.binding.matches(claims.get("bnd"), client.user_agent, client.ip):
+        if not self.binding.matches(claims.get("bnd"), client.user_agent, client.ip):
             raise InvalidGrant(TOKEN_INVALID)
         if not await self.mfa.runtime.tokens.live(claims["jti"]):
             raise InvalidGrant(TOKEN_INVALID)
@@ -126,11 +138,11 @@ class MfaLogin:
         """The password step's device token, unless it has been locked since; None: decide
         again (the username, or a device token sent with this request)."""
         device = claims.get("dvc")
-        if isinstance(device, str) and not await self.state.protector.is_locked(
+        if isinstance(device, str) and not await self.protector.is_locked(
                 Subject.device(device)):
             return Subject.device(device)
         return None
 
     async def _count_failure(self, claims: dict[str, Any], user: User, client: Caller) -> None:
         if await self.mfa.runtime.tokens.failed(claims["jti"], self.settings.mfa_max_attempts):
-            await self.state.audit.record("mfa_token_void", user_id=user.id, client_ip=client.ip)
+            await self.audit.record("mfa_token_void", user_id=user.id, client_ip=client.ip)

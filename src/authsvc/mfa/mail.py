@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authsvc.config import Settings
+from authsvc.courier import Courier, MessageFactory
 from authsvc.identity.models import User
+from authsvc.mfa.runtime import MfaRuntime
 from authsvc.mfa.stores import CodeCheck
-from authsvc.protection.ratelimit import Rate
+from authsvc.protection.ratelimit import Rate, RateLimiter
 from authsvc.security.codes import hash_code, new_numeric_code
-from authsvc.state import AppState
 
 LOGIN = "login"  # completing a login or a step-up
 ENROL = "enrol"  # proving the mailbox before e-mail MFA is turned on
@@ -17,11 +19,14 @@ DIGITS = 6
 
 
 class EmailCodes:
-    def __init__(self, state: AppState, session: AsyncSession) -> None:
-        self.state = state
+    def __init__(self, session: AsyncSession, runtime: MfaRuntime, *, courier: Courier,
+                 messages: MessageFactory, limiter: RateLimiter, settings: Settings) -> None:
         self.session = session
-        self.settings = state.settings
-        self.runtime = state.mfa
+        self.runtime = runtime
+        self.courier = courier
+        self.messages = messages
+        self.limiter = limiter
+        self.settings = settings
 
     async def send(self, user: User, purpose: str) -> int:
         """Mail a new code (replacing any older one); returns its lifetime in seconds.
@@ -36,8 +41,8 @@ class EmailCodes:
         await self.runtime.email_codes.put(
             str(user.id), purpose, self._digest(code), expires=self.runtime.now() + ttl, ttl=ttl
         )
-        await self.state.courier.queue(
-            self.session, self.state.messages.mfa_code_message(user.email, code, ttl))
+        await self.courier.queue(
+            self.session, self.messages.mfa_code_message(user.email, code, ttl))
         return ttl
 
     async def check(self, user: User, purpose: str, code: str) -> bool:
@@ -50,7 +55,7 @@ class EmailCodes:
 
     async def _limit(self, user_id: str) -> None:
         # The minute first: a refused burst should not eat into the hour's budget.
-        limiter, settings = self.state.limiter, self.settings
+        limiter, settings = self.limiter, self.settings
         await limiter.hit("mfa_mail_minute", user_id, Rate(settings.email_send_per_minute, 60))
         await limiter.hit("mfa_mail_hour", user_id, Rate(settings.email_send_per_hour, 3600))
 

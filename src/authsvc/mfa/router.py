@@ -3,8 +3,6 @@ JSON in and out; `Enrolment`, `MfaLogin` and `MfaService` do the work."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
@@ -12,16 +10,16 @@ from authsvc.deps import (
     CallerInfo,
     CurrentToken,
     CurrentUser,
-    DbSession,
-    Identity,
+    Enrol,
+    Mfa,
+    MfaLogins,
     RecentAuth,
     State,
+    StepUpIfMfa,
     rate_limit,
     require_recent_mfa,
 )
 from authsvc.errors import AuthError
-from authsvc.mfa.enrolment import Enrolment
-from authsvc.mfa.login import MfaLogin
 from authsvc.mfa.mail import LOGIN
 from authsvc.mfa.schemas import (
     ChallengeIn,
@@ -32,41 +30,19 @@ from authsvc.mfa.schemas import (
     StepUpChallengeIn,
     TotpSetupOut,
 )
-from authsvc.mfa.service import MfaService
+from authsvc.mfa.service import MfaService, PasskeysOff
 from authsvc.openapi import BEARER_ERRORS
 from authsvc.passkeys.challenges import STEP_UP
-from authsvc.passkeys.service import PasskeyService
 from authsvc.responses import NO_STORE, json_response
 from authsvc.tokens.schemas import TokenOut
 
 router = APIRouter(prefix="/mfa", tags=["mfa"], responses=BEARER_ERRORS)
 
 
-def get_mfa(state: State, session: DbSession, identity: Identity) -> MfaService:
-    return MfaService(session, state, identity)
-
-
-Mfa = Annotated[MfaService, Depends(get_mfa)]
-
-
-def get_enrolment(mfa: Mfa) -> Enrolment:
-    return Enrolment(mfa)
-
-
-Enrol = Annotated[Enrolment, Depends(get_enrolment)]
-
-
 def passkey_ttl(mfa: MfaService) -> int:
     return mfa.settings.webauthn_challenge_ttl
 
 
-async def require_step_up_when_mfa(user: CurrentUser, token: CurrentToken, state: State) -> None:
-    """Adding a factor to an account that has one already is as sensitive as removing one."""
-    if user.mfa_enabled:
-        await require_recent_mfa(token, state)
-
-
-StepUpIfMfa = Depends(require_step_up_when_mfa)
 
 
 # ------------------------------------------------------------------------- TOTP
@@ -128,14 +104,15 @@ async def recovery_codes(user: CurrentUser, enrol: Enrol) -> Response:
 # ------------------------------------------------------------ login and step-up
 @router.post("/challenge", dependencies=[rate_limit("mfa_challenge", "rate_limit_mfa_challenge")],
              response_model=CodeSentOut)
-async def challenge(body: ChallengeIn, mfa: Mfa, client: CallerInfo) -> Response:
+async def challenge(body: ChallengeIn, mfa: Mfa, logins: MfaLogins,
+                    client: CallerInfo) -> Response:
     """Mail a code for a pending MFA login (the `mfa_token` of a 403 `mfa_required`); for
     `webauthn`, the request options (`PublicKeyCredentialRequestOptionsJSON`) to answer."""
     if body.method == "webauthn":
-        options = await MfaLogin(mfa).passkey_options(body.mfa_token, client)
+        options = await logins.passkey_options(body.mfa_token, client)
         return json_response({"method": "webauthn", "expires_in": passkey_ttl(mfa),
                               "options": options}, headers=NO_STORE)
-    expires_in = await MfaLogin(mfa).send_email_code(body.mfa_token, client)
+    expires_in = await logins.send_email_code(body.mfa_token, client)
     return json_response({"method": "email", "expires_in": expires_in}, headers=NO_STORE)
 
 
@@ -145,8 +122,9 @@ async def step_up_challenge(body: StepUpChallengeIn, user: CurrentUser, mfa: Mfa
     """Mail a code for a step-up of a signed-in user with e-mail MFA on; for `webauthn`, the
     request options listing the user's passkeys."""
     if body.method == "webauthn":
-        options = await PasskeyService(mfa.session, mfa.state, mfa.identity).factor_options(
-            user, STEP_UP)
+        if mfa.passkeys is None:
+            raise PasskeysOff()
+        options = await mfa.passkeys.factor_options(user, STEP_UP)
         return json_response({"method": "webauthn", "expires_in": passkey_ttl(mfa),
                               "options": options}, headers=NO_STORE)
     if not user.email_mfa_enabled:

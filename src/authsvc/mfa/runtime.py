@@ -18,7 +18,7 @@ PENDING_TOTP_TTL = 900  # seconds to scan the QR code and confirm a first code
 
 @dataclass
 class MfaRuntime:
-    """Built once in `main.build_state`; `clock` is swappable so tests can move time."""
+    """Built once in `composition.build_components`; `clock` is swappable so tests can move time."""
 
     steps: TotpSteps
     tokens: MfaTokens

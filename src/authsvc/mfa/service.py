@@ -3,19 +3,21 @@ codes). Shared by the MFA grant, step-up and the hosted pages; no HTTP here."""
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.caller import Caller
+from authsvc.config import Settings
 from authsvc.errors import AuthError
 from authsvc.identity.login import PasswordLogin, lockout_key
 from authsvc.identity.models import User
-from authsvc.identity.service import IdentityService
 from authsvc.mfa.mail import LOGIN, EmailCodes
 from authsvc.mfa.repository import MfaRepository
+from authsvc.mfa.runtime import MfaRuntime
 from authsvc.protection.bruteforce import Subject
 from authsvc.security import totp
 from authsvc.security.codes import hash_code, new_recovery_codes
-from authsvc.state import AppState
 
 METHODS = ("totp", "email", "webauthn", "recovery_code")
 # RFC 8176 values added to `amr` for each method (`webauthn`: `hwk` or `swk`, by the passkey).
@@ -30,20 +32,41 @@ class InvalidCode(AuthError):
     description = "The code is incorrect, expired or already used."
 
 
-class MfaService:
-    def __init__(self, session: AsyncSession, state: AppState, identity: IdentityService) -> None:
-        self.session = session
-        self.state = state
-        self.identity = identity
-        self.settings = state.settings
-        self.runtime = state.mfa
-        self.repo = MfaRepository(session)
-        self.email = EmailCodes(state, session)
+class PasskeysOff(AuthError):
+    status = 404
+    code = "passkeys_disabled"
+    description = "Passkeys are not enabled on this server."
 
-    @classmethod
-    def of(cls, state: AppState, session: AsyncSession) -> MfaService:
-        """For callers without a request's `IdentityService` (grants, hosted pages)."""
-        return cls(session, state, IdentityService.of(state, session))
+
+class PasskeyFactor(Protocol):
+    """What a second factor needs of the passkeys (passkeys/service.py PasskeyService)."""
+
+    async def count(self, user: User) -> int: ...
+
+    async def factor_options(self, user: User, purpose: str,
+                             bind: str = "") -> dict[str, Any]: ...
+
+    async def verify_factor(self, user: User, credential: Any, purpose: str,
+                            bind: str = "") -> str: ...
+
+
+class MfaService:
+    """On one unit of work: the password login rule (`login`, with its identity service), the
+    e-mailed codes, and the passkeys when they are on (None: off)."""
+
+    def __init__(self, session: AsyncSession, login: PasswordLogin, runtime: MfaRuntime,
+                 email: EmailCodes, settings: Settings,
+                 passkeys: PasskeyFactor | None = None) -> None:
+        self.session = session
+        self.login = login
+        self.identity = login.identity
+        self.protector = login.protector
+        self.audit = login.audit
+        self.settings = settings
+        self.runtime = runtime
+        self.repo = MfaRepository(session)
+        self.email = email
+        self.passkeys = passkeys
 
     # ------------------------------------------------------------------- reading
     async def methods_of(self, user: User) -> list[str]:
@@ -61,11 +84,7 @@ class MfaService:
 
     async def has_passkey(self, user: User) -> bool:
         """A passkey can serve as the second factor (passkeys on and one registered)."""
-        if self.state.passkeys is None:
-            return False
-        from authsvc.passkeys.repository import PasskeyRepository
-
-        return await PasskeyRepository(self.session).count(user.id) > 0
+        return self.passkeys is not None and await self.passkeys.count(user) > 0
 
     # ----------------------------------------------------------------- verifying
     async def verify_second_factor(self, user: User, method: str, code: str, *,
@@ -97,22 +116,22 @@ class MfaService:
         by default the username's, or the device token's of a trusted client. Only a code
         that `completes` a login clears the failures; any other right code (step-up, reset)
         only gives its reserved attempt back."""
-        login = self._password_login()
+        login = self.login
         key = lockout_key(user.email)
         subject = subject or await login.subject(key, client)
-        await self.state.protector.begin(subject)
+        await self.protector.begin(subject)
         try:
             amr = await self.verify_second_factor(
                 user, method, code, purpose=PASSKEY_PURPOSES.get(where, ""), bind=bind)
         except InvalidCode:
-            await self.state.audit.record("mfa_failure", user_id=user.id, client_ip=client.ip,
+            await self.audit.record("mfa_failure", user_id=user.id, client_ip=client.ip,
                                           method=method, where=where)
             await login.record_failure(subject, client, key=key, user_id=user.id, kind="mfa")
             raise
         if completes:
             await login.cleared(subject, user, client, key=key)
         else:
-            await self.state.protector.release(subject)
+            await self.protector.release(subject)
         return amr
 
     async def accept_totp(self, user: User, secret: str, code: str) -> bool:
@@ -134,12 +153,9 @@ class MfaService:
         return user.email_mfa_enabled and await self.email.check(user, LOGIN, code)
 
     async def _passkey(self, user: User, credential: str, purpose: str, bind: str) -> str:
-        if not purpose or self.state.passkeys is None:
+        if not purpose or self.passkeys is None:
             raise InvalidCode()
-        from authsvc.passkeys.service import PasskeyService
-
-        return await PasskeyService(self.session, self.state, self.identity).verify_factor(
-            user, credential, purpose, bind)
+        return await self.passkeys.verify_factor(user, credential, purpose, bind)
 
     async def _recovery(self, user: User, code: str) -> bool:
         if not user.mfa_enabled:
@@ -149,7 +165,7 @@ class MfaService:
                 break
         else:
             return False
-        await self.state.audit.record("recovery_code_used", session=self.session, user_id=user.id,
+        await self.audit.record("recovery_code_used", session=self.session, user_id=user.id,
                                       left=await self.repo.recovery_codes_left(user.id))
         return True
 
@@ -160,6 +176,3 @@ class MfaService:
         digests = [hash_code(c, key=self.runtime.recovery_key) for c in codes]
         await self.repo.replace_recovery_codes(user.id, digests)
         return codes
-
-    def _password_login(self) -> PasswordLogin:
-        return PasswordLogin.of(self.state, self.identity)

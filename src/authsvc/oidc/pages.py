@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from authsvc.clients.service import ClientView
+from authsvc.composition import Components
 from authsvc.deps import CallerInfo, DbSession, State
 from authsvc.errors import AuthError
 from authsvc.oidc.authorize import (
@@ -35,7 +36,6 @@ from authsvc.oidc.authorize import (
 from authsvc.oidc.codes import Grant
 from authsvc.oidc.repository import ConsentRepository
 from authsvc.security.jwt import TokenError
-from authsvc.state import AppState
 from authsvc.web.browser import BrowserSession
 from authsvc.web.deps import Browser, PageForm, check_session_csrf
 from authsvc.web.render import page, redirect
@@ -66,7 +66,7 @@ def to_client(url: str, *, after_form: bool) -> Response:
     return page("continue.html", target=url, headers={"Refresh": f"0;url={url}"})
 
 
-def error_redirect(state: AppState, request: AuthorizationRequest | None, redirect_uri: str,
+def error_redirect(state: Components, request: AuthorizationRequest | None, redirect_uri: str,
                    error: AuthorizeError, client_state: str | None = None, *,
                    after_form: bool = False) -> Response:
     """An error sent back to the client with `state` and `iss` (RFC 6749 §4.1.2.1, RFC 9207)."""
@@ -108,7 +108,7 @@ async def resume(state: State, browser: Browser, db: DbSession,
     return await proceed(state, db, browser, client, auth, fresh_login=True)
 
 
-def _login_satisfied(state: AppState, browser: BrowserSession, auth: AuthorizationRequest,
+def _login_satisfied(state: Components, browser: BrowserSession, auth: AuthorizationRequest,
                      fresh_login: bool) -> bool:
     session = browser.session
     if session is None or session.user_id is None:
@@ -121,7 +121,7 @@ def _login_satisfied(state: AppState, browser: BrowserSession, auth: Authorizati
     return True
 
 
-async def proceed(state: AppState, db: AsyncSession, browser: BrowserSession, client: ClientView,
+async def proceed(state: Components, db: AsyncSession, browser: BrowserSession, client: ClientView,
                   auth: AuthorizationRequest, *, fresh_login: bool) -> Response:
     """Login if needed, then consent if needed, then the code. `fresh_login`: resumed after
     the login pages (whose form's redirect chain this is)."""
@@ -153,7 +153,7 @@ async def proceed(state: AppState, db: AsyncSession, browser: BrowserSession, cl
     return await _code(state, browser, auth, after_form=after_form)
 
 
-async def _to_login(state: AppState, auth: AuthorizationRequest) -> Response:
+async def _to_login(state: Components, auth: AuthorizationRequest) -> Response:
     request_id = await state.authorizations.save_request({"request": auth.to_dict()})
     query: dict[str, str] = {"next": f"/authorize/resume?request={request_id}"}
     if "login" in auth.prompt or auth.max_age is not None:
@@ -163,7 +163,7 @@ async def _to_login(state: AppState, auth: AuthorizationRequest) -> Response:
     return redirect(f"/login?{urlencode(query)}")
 
 
-async def _consent_page(state: AppState, browser: BrowserSession, client: ClientView,
+async def _consent_page(state: Components, browser: BrowserSession, client: ClientView,
                         auth: AuthorizationRequest, user_id: str) -> Response:
     assert browser.session is not None
     request_id = await state.authorizations.save_request(
@@ -174,7 +174,7 @@ async def _consent_page(state: AppState, browser: BrowserSession, client: Client
                 else auth.redirect_uri.split(":")[0])
 
 
-async def _code(state: AppState, browser: BrowserSession, auth: AuthorizationRequest, *,
+async def _code(state: Components, browser: BrowserSession, auth: AuthorizationRequest, *,
                 after_form: bool) -> Response:
     session = browser.session
     assert session is not None and session.user_id is not None
@@ -269,7 +269,7 @@ async def end_session_confirmed(request: Request, state: State, browser: Browser
     return _signed_out(target, after_form=True)
 
 
-async def _logout_target(state: AppState, client_id: str | None, uri: str | None,
+async def _logout_target(state: Components, client_id: str | None, uri: str | None,
                          client_state: str | None) -> str | None:
     if not uri:
         return None
@@ -280,7 +280,7 @@ async def _logout_target(state: AppState, client_id: str | None, uri: str | None
     return answer_uri(uri, {"state": client_state}) if client_state else uri
 
 
-async def _end(state: AppState, db: AsyncSession, browser: BrowserSession,
+async def _end(state: Components, db: AsyncSession, browser: BrowserSession,
                client_info: Any, sid: Any) -> None:
     session = browser.session
     assert session is not None

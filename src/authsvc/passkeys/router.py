@@ -12,14 +12,15 @@ from authsvc.deps import (
     CallerInfo,
     CurrentToken,
     CurrentUser,
-    DbSession,
-    Identity,
+    Login,
+    Passkeys,
     State,
+    StepUpIfMfa,
+    passkey_service,
     rate_limit,
     require_recent_mfa,
 )
 from authsvc.identity.reauth import claims_time, require_recent_authentication
-from authsvc.mfa.router import StepUpIfMfa
 from authsvc.openapi import BEARER_ERRORS, PUBLIC_JSON_ERRORS
 from authsvc.passkeys.schemas import (
     CreationOptionsOut,
@@ -30,7 +31,7 @@ from authsvc.passkeys.schemas import (
     RegisterOptionsIn,
     RequestOptionsOut,
 )
-from authsvc.passkeys.service import PasskeyService, passkey_body
+from authsvc.passkeys.service import passkey_body
 from authsvc.responses import NO_STORE, json_response
 from authsvc.tokens.grants.webauthn import passkey_login
 from authsvc.tokens.schemas import TokenOut
@@ -38,24 +39,19 @@ from authsvc.tokens.schemas import TokenOut
 router = APIRouter(tags=["passkeys"])
 
 
-def get_passkeys(state: State, session: DbSession, identity: Identity) -> PasskeyService:
-    return PasskeyService(session, state, identity)
-
-
-Passkeys = Annotated[PasskeyService, Depends(get_passkeys)]
 SignInLimit = rate_limit("webauthn", "rate_limit_token")
 
 
 @router.post("/webauthn/register/options", dependencies=[StepUpIfMfa], responses=BEARER_ERRORS,
              response_model=CreationOptionsOut)
 async def register_options(
-    user: CurrentUser, token: CurrentToken, passkeys: Passkeys, state: State, identity: Identity,
+    user: CurrentUser, token: CurrentToken, passkeys: Passkeys, state: State,
     client: CallerInfo, body: Annotated[RegisterOptionsIn | None, Body()] = None,
 ) -> Response:
     """`PublicKeyCredentialCreationOptionsJSON`; adding a factor needs a recent authentication
     (the token's `auth_time`, a step-up, or `current_password`)."""
     await require_recent_authentication(
-        state, identity, user, auth_time=claims_time(token.claims),
+        state.settings, passkeys.login, user, auth_time=claims_time(token.claims),
         amr=list(token.claims.get("amr", [])),
         current_password=body.current_password if body else None, client=client)
     return json_response(await passkeys.registration_options(user), headers=NO_STORE)
@@ -95,10 +91,10 @@ async def login_options(passkeys: Passkeys,
 
 @router.post("/webauthn/login/verify", dependencies=[SignInLimit], responses=PUBLIC_JSON_ERRORS,
              response_model=TokenOut)
-async def login_verify(body: LoginIn, state: State, session: DbSession, identity: Identity,
+async def login_verify(body: LoginIn, state: State, login: Login,
                        client: CallerInfo) -> Response:
     """The `/token` success body; `amr` has `hwk` or `swk`, and `user` + `mfa` after user
     verification (RFC 8176)."""
-    body_out = await passkey_login(state, session, identity, client, body.challenge_id,
-                                   body.credential)
+    body_out = await passkey_login(state.tokens, state.audit, passkey_service(state, login),
+                                   client, body.challenge_id, body.credential)
     return json_response(body_out, headers=NO_STORE)

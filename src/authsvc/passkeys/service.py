@@ -16,11 +16,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.caller import Caller
-from authsvc.errors import AuthError, InvalidRequest, NotFound
+from authsvc.errors import InvalidRequest, NotFound
 from authsvc.identity.login import EmailNotVerified, PasswordLogin, lockout_key
 from authsvc.identity.models import User
-from authsvc.identity.service import IdentityService
-from authsvc.mfa.service import InvalidCode
+from authsvc.mfa.service import InvalidCode, PasskeysOff
 from authsvc.passkeys import ceremonies
 from authsvc.passkeys.ceremonies import CeremonyFailed
 from authsvc.passkeys.challenges import LOGIN, REGISTER, Pending, challenge_bytes, challenge_id
@@ -28,7 +27,6 @@ from authsvc.passkeys.models import Passkey
 from authsvc.passkeys.repository import PasskeyRepository
 from authsvc.passkeys.runtime import PasskeyRuntime
 from authsvc.protection.bruteforce import Subject
-from authsvc.state import AppState
 
 UNKNOWN_USER = "-"  # a sign-in that named a username with no account: nothing may answer it
 MAX_NAME = 100
@@ -40,12 +38,6 @@ class InvalidCredential(InvalidCode):
 
     code = "invalid_credential"
     description = "The passkey could not be verified."
-
-
-class PasskeysOff(AuthError):
-    status = 404
-    code = "passkeys_disabled"
-    description = "Passkeys are not enabled on this server."
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,20 +63,21 @@ def passkey_body(p: Passkey) -> dict[str, Any]:
 
 
 class PasskeyService:
-    def __init__(self, session: AsyncSession, state: AppState, identity: IdentityService) -> None:
-        if state.passkeys is None:
+    """On one unit of work: the passkeys' runtime and the password login rule (`login`, with
+    its identity service: the lockout and the audit trail a failed sign-in counts in)."""
+
+    def __init__(self, session: AsyncSession, runtime: PasskeyRuntime | None,
+                 login: PasswordLogin) -> None:
+        if runtime is None:
             raise PasskeysOff()
         self.session = session
-        self.state = state
-        self.identity = identity
-        self.runtime: PasskeyRuntime = state.passkeys
-        self.rp = self.runtime.rp
+        self.login = login
+        self.identity = login.identity
+        self.protector = login.protector
+        self.runtime = runtime
+        self.rp = runtime.rp
         self.repo = PasskeyRepository(session)
-        self.audit = state.audit
-
-    @classmethod
-    def of(cls, state: AppState, session: AsyncSession) -> PasskeyService:
-        return cls(session, state, IdentityService.of(state, session))
+        self.audit = login.audit
 
     # -------------------------------------------------------------- registration
     async def registration_options(self, user: User) -> dict[str, Any]:
@@ -171,9 +164,9 @@ class PasskeyService:
             pass
         key = (pending.bind if pending and pending.bind else
                lockout_key(user.email) if user is not None else None)
-        login = PasswordLogin.of(self.state, self.identity)
+        login = self.login
         if key:
-            await self.state.protector.begin(key)
+            await self.protector.begin(key)
         try:
             if challenge is None or pending is None or pending.purpose != LOGIN:
                 raise CeremonyFailed("no live sign-in challenge")
@@ -190,8 +183,8 @@ class PasskeyService:
                 await login.record_failure(Subject.username(key), client, key=key,
                                            user_id=user.id if user else None, kind="passkey")
             raise InvalidCredential() from None
-        await self.state.protector.succeeded(key)  # type: ignore[arg-type]
-        if self.state.settings.require_verified_email and not user.email_verified:
+        await self.protector.succeeded(key)  # type: ignore[arg-type]
+        if login.require_verified_email and not user.email_verified:
             raise EmailNotVerified()
         return SignedIn(user, amr_of(kind_of(asserted.device_type), asserted.user_verified),
                         passkey)

@@ -9,27 +9,34 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from authsvc.audit.service import AuditLog
+from authsvc.background import Background
 from authsvc.caller import Caller
-from authsvc.db import after_commit, transaction, utcnow
+from authsvc.config import Settings
+from authsvc.courier import Courier, MessageFactory
+from authsvc.db import after_commit, utcnow
 from authsvc.errors import AuthError, Conflict, TooManyRequests
-from authsvc.identity.account import end_other_sessions
+from authsvc.identity.account import SessionEnder
 from authsvc.identity.emails import require_email, try_canonical_email
 from authsvc.identity.login import lockout_key
 from authsvc.identity.models import User
-from authsvc.identity.service import IdentityService
 from authsvc.kv import Keys
 from authsvc.mfa.service import MfaService
-from authsvc.protection.ratelimit import Rate
+from authsvc.protection.bruteforce import BruteForceProtector
+from authsvc.protection.ratelimit import Rate, RateLimiter
 from authsvc.recovery.models import ActionToken
 from authsvc.recovery.repository import RESET, VERIFY, ActionTokenRepository
 from authsvc.security.codes import codes_equal, hash_code, new_numeric_code, new_token, token_digest
 from authsvc.security.crypto import derive_key
-from authsvc.state import AppState
 
 __all__ = ["InvalidActionToken", "MfaRequiredForReset", "RecoveryService"]
 
@@ -52,19 +59,37 @@ class MfaRequiredForReset(AuthError):
         super().__init__(extra={"mfa_methods": methods})
 
 
+@dataclass(frozen=True, slots=True)
+class RecoveryDependencies:
+    """What recovery uses beyond its unit of work (Kratos' handler `dependencies`)."""
+
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]  # for the voiding that outlives a rollback
+    redis: Redis
+    tasks: Background  # work no answer waits for
+    messages: MessageFactory
+    courier: Courier
+    limiter: RateLimiter
+    rates: dict[str, Rate]
+    audit: AuditLog
+    protector: BruteForceProtector
+    ender: SessionEnder
+
+
 class RecoveryService:
-    def __init__(self, session: AsyncSession, state: AppState, identity: IdentityService) -> None:
+    """On one unit of work: MFA (with its identity service) and `reset_later`, which runs
+    `send_reset` for an address in a unit of work of its own once the answer has left."""
+
+    def __init__(self, session: AsyncSession, mfa: MfaService, deps: RecoveryDependencies,
+                 reset_later: Callable[[str], Coroutine[Any, Any, None]]) -> None:
         self.session = session
-        self.state = state
-        self.settings = state.settings
-        self.identity = identity
+        self.mfa = mfa
+        self.deps = deps
+        self.settings = deps.settings
+        self.identity = mfa.identity
+        self.reset_later = reset_later
         self.tokens = ActionTokenRepository(session)
         self._code_key = derive_key(self.settings.data_key, "action-codes")
-
-    @classmethod
-    def of(cls, state: AppState, session: AsyncSession) -> RecoveryService:
-        """For callers without a request's `IdentityService` (hosted pages)."""
-        return cls(session, state, MfaService.of(state, session).identity)
 
     # ------------------------------------------------------------- forgot password
     async def request_reset(self, email: str) -> None:
@@ -80,8 +105,8 @@ class RecoveryService:
         is 503 (for every address alike), not a 202 for a mail that would never leave."""
         canonical = require_email(email)
         await self.identity.users.reachable()
-        state = self.state
-        state.tasks.spawn_after_response(send_reset(state, canonical), "authsvc.recovery.reset")
+        self.deps.tasks.spawn_after_response(self.reset_later(canonical),
+                                             "authsvc.recovery.reset")
 
     async def send_reset(self, canonical: str) -> None:
         """The account-dependent half of `request_reset` (on this service's own session)."""
@@ -90,7 +115,7 @@ class RecoveryService:
         if user is None or not user.is_active or not under_limit:
             return
         link_token, code = await self._issue(user, RESET, self.settings.reset_token_ttl)
-        messages = self.state.messages
+        messages = self.deps.messages
         await self._mail(messages.reset_message(
             user.email, messages.link("/reset", token=link_token), code,
             self.settings.reset_token_ttl))
@@ -99,8 +124,8 @@ class RecoveryService:
         """Count a reset mail against the address (known or not); False once over the limit."""
         subject = hashlib.sha256(canonical.encode()).hexdigest()
         try:
-            await self.state.limiter.hit("forgot_account", subject,
-                                         self.state.rates["rate_limit_forgot_account"])
+            await self.deps.limiter.hit("forgot_account", subject,
+                                        self.deps.rates["rate_limit_forgot_account"])
         except TooManyRequests:
             return False
         return True
@@ -129,11 +154,11 @@ class RecoveryService:
             raise InvalidActionToken()
         user.email_verified = True  # the link reached the mailbox: that is a verification
         await self.identity.set_password(user, new_password)
-        await end_other_sessions(self.state, self.session, user.id, "password_reset")
-        await self.state.audit.record("password_reset", session=self.session, user_id=user.id,
+        await self.deps.ender.end_others(self.session, user.id, "password_reset")
+        await self.deps.audit.record("password_reset", session=self.session, user_id=user.id,
                                       client_ip=client.ip, method=method if user.mfa_enabled
                                       else None)
-        await self._mail(self.state.messages.password_changed_message(user.email))
+        await self._mail(self.deps.messages.password_changed_message(user.email))
         self._after_reset(user)
         return user
 
@@ -142,7 +167,7 @@ class RecoveryService:
         """A reset never bypasses MFA. The e-mail factor is not offered when the user has
         another one: the reset link already proves the mailbox, so accepting an e-mailed code
         would let whoever reads the mail past the TOTP app."""
-        mfa = MfaService(self.session, self.state, self.identity)
+        mfa = self.mfa
         allowed = await self._reset_factors(mfa, user)
         if not allowed:
             # E-mail is the only second factor and the link itself was that proof; asking for
@@ -162,7 +187,7 @@ class RecoveryService:
         user = await self.identity.get(action.user_id)
         if user is None or not user.is_active or not user.mfa_enabled:
             return []
-        return await self._reset_factors(MfaService(self.session, self.state, self.identity), user)
+        return await self._reset_factors(self.mfa, user)
 
     @staticmethod
     async def _reset_factors(mfa: MfaService, user: User) -> list[str]:
@@ -170,10 +195,10 @@ class RecoveryService:
         return [m for m in await mfa.methods_of(user) if m not in ("email", "webauthn")]
 
     def _after_reset(self, user: User) -> None:
-        state, email = self.state, user.email
+        protector, email = self.deps.protector, user.email
 
         async def finish() -> None:
-            await state.protector.unlock(lockout_key(email))
+            await protector.unlock(lockout_key(email))
 
         after_commit(self.session, finish)
 
@@ -181,7 +206,7 @@ class RecoveryService:
     async def send_verification(self, user: User) -> None:
         """Mail a verification link and code (queued in the caller's transaction)."""
         link_token, code = await self._issue(user, VERIFY, self.settings.verify_token_ttl)
-        messages = self.state.messages
+        messages = self.deps.messages
         await self._mail(messages.verify_message(
             user.email, messages.link("/verify", token=link_token), code,
             self.settings.verify_token_ttl))
@@ -192,7 +217,7 @@ class RecoveryService:
             raise Conflict("This e-mail address is already verified.",
                            code="email_already_verified")
         # The minute first: a refused burst should not eat into the hour's budget.
-        limiter, settings, uid = self.state.limiter, self.settings, str(user.id)
+        limiter, settings, uid = self.deps.limiter, self.settings, str(user.id)
         await limiter.hit("verify_mail_minute", uid, Rate(settings.email_send_per_minute, 60))
         await limiter.hit("verify_mail_hour", uid, Rate(settings.email_send_per_hour, 3600))
         await self.send_verification(user)
@@ -208,7 +233,7 @@ class RecoveryService:
         if not user.email_verified:
             user.email_verified = True
             await self.identity.changed(user)
-        await self.state.audit.record("email_verified", session=self.session, user_id=user.id)
+        await self.deps.audit.record("email_verified", session=self.session, user_id=user.id)
         return user
 
     # ------------------------------------------------------------------ internals
@@ -246,7 +271,7 @@ class RecoveryService:
         # An 8-digit code is guessable only with many tries: count them per token, and void the
         # token at the cap. The count is reserved before comparing, so parallel guesses share it.
         key = Keys.action_code_tries(str(found.id))
-        async with self.state.redis.pipeline(transaction=True) as pipe:
+        async with self.deps.redis.pipeline(transaction=True) as pipe:
             pipe.incr(key)
             pipe.expire(key, int((found.expires_at - now).total_seconds()) + 60)
             tries, _ = await pipe.execute()
@@ -259,16 +284,10 @@ class RecoveryService:
 
     async def _void_in_own_transaction(self, user_id: uuid.UUID, purpose: str) -> None:
         # The request's transaction rolls back with the 400; the voiding must stay.
-        async with self.state.sessions() as own:
+        async with self.deps.sessions() as own:
             await ActionTokenRepository(own).void_all(user_id, purpose)
             await own.commit()
 
     async def _mail(self, message: EmailMessage) -> None:
         # Into the outbox in this transaction: a request that rolls back mails nothing.
-        await self.state.courier.queue(self.session, message)
-
-
-async def send_reset(state: AppState, canonical: str) -> None:
-    """`RecoveryService.send_reset` in a unit of work of its own (the request has answered)."""
-    async for session in transaction(state.sessions):
-        await RecoveryService.of(state, session).send_reset(canonical)
+        await self.deps.courier.queue(self.session, message)

@@ -74,6 +74,7 @@ class Introspector:
         meter: Meter | None = None,
         near: NearCache | None = None,
         load_client: Any = None,
+        limiter: Any = None,
     ) -> None:
         self.meter = meter or Meter()
         self.codec = codec
@@ -84,7 +85,7 @@ class Introspector:
         self.check_refresh = check_refresh  # async (claims) -> bool: unspent and family live
         self.load_client = load_client  # async (client_id, cached) -> ClientView | None
         self.verified = VerifiedTokens()
-        self.limiter: Any = None  # protection.ratelimit.RateLimiter, for `limit=` below
+        self.limiter = limiter  # protection.ratelimit.RateLimiter, for `limit=` below
         self.near = near or NearCache(redis, ttl=0)
 
     def _decode(self, token: str, typ: str) -> dict[str, Any]:

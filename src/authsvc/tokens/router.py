@@ -8,7 +8,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from authsvc.deps import CallerInfo, CurrentToken, DbSession, Identity, State, rate_limit
+from authsvc.deps import (
+    CallerInfo,
+    CurrentToken,
+    DbSession,
+    Identity,
+    State,
+    get_state,
+    rate_limit,
+    token_request,
+)
 from authsvc.errors import (
     AuthError,
     InvalidRequest,
@@ -28,8 +37,7 @@ from authsvc.openapi import (
     error_responses,
 )
 from authsvc.responses import NO_STORE, json_response
-from authsvc.state import AppState
-from authsvc.tokens.grants import GrantRegistry, TokenRequest
+from authsvc.tokens.grants import GrantRegistry
 from authsvc.tokens.schemas import MetadataOut, TokenOut
 
 router = APIRouter(tags=["tokens"])
@@ -38,7 +46,7 @@ router = APIRouter(tags=["tokens"])
 @router.post("/token", dependencies=[rate_limit("token", "rate_limit_token")],
              response_model=TokenOut, responses=TOKEN_ERRORS, openapi_extra=TOKEN_FORM)
 async def token(
-    request: Request, state: State, session: DbSession, identity: Identity, client: CallerInfo
+    request: Request, state: State, identity: Identity, client: CallerInfo
 ) -> Response:
     """RFC 6749 §3.2: the grant named by `grant_type`, looked up in the registry."""
     form = await read_form(request)
@@ -47,17 +55,15 @@ async def token(
         raise InvalidRequest("The parameter 'grant_type' is required.")
     grants: GrantRegistry = request.app.state.grants
     grant = grants.find(grant_type)
-    body = await grant.issue(TokenRequest(
-        form=form, authorization=request.headers.get("authorization"), caller=client,
-        state=state, session=session, identity=identity,
-    ))
+    body = await grant.issue(token_request(
+        state, form, request.headers.get("authorization"), client, identity))
     return json_response(body, headers=NO_STORE)
 
 
 async def introspect(request: Request) -> Response:
     """POST /introspect, a plain Starlette route: the hot path of every service behind authsvc
     skips FastAPI's dependency solving and parameter validation (it needs neither)."""
-    state: AppState = request.app.state.authsvc
+    state = get_state(request)
     form = await read_form(request)
     view = await state.clients.authenticate(request.headers.get("authorization"), form)
     assert view is not None

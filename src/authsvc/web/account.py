@@ -6,15 +6,16 @@ Every POST here needs a signed-in session and its CSRF token (`Member`); nothing
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from markupsafe import Markup
 from starlette.responses import Response
 
-from authsvc.deps import CallerInfo, DbSession, Identity, State
+from authsvc.composition import Components
+from authsvc.deps import CallerInfo, DbSession, Identity, Mfa, Recovery, State, password_login
 from authsvc.errors import AuthError, Conflict, TemporarilyLocked, TooManyRequests, WeakPassword
-from authsvc.identity.account import WrongCurrentPassword, end_other_sessions
+from authsvc.identity.account import WrongCurrentPassword
 from authsvc.identity.account import change_password as change_password_everywhere
 from authsvc.identity.models import User
 from authsvc.identity.reauth import is_recent
@@ -22,8 +23,6 @@ from authsvc.identity.service import IdentityService
 from authsvc.mfa.enrolment import Enrolment
 from authsvc.mfa.service import MfaService
 from authsvc.oidc.apps import apps_of, revoke_app
-from authsvc.recovery.router import Recovery
-from authsvc.state import AppState
 from authsvc.web.deps import Member, PageForm, SignedIn, SignedInUser
 from authsvc.web.render import page, redirect
 from authsvc.web.route import LoginRequired, PageRoute
@@ -39,13 +38,6 @@ async def load_user(identity: IdentityService, signed: SignedIn) -> User:
         await signed.browser.end()
         raise LoginRequired()
     return user
-
-
-def get_mfa(state: State, db: DbSession, identity: Identity) -> MfaService:
-    return MfaService(db, state, identity)
-
-
-Mfa = Annotated[MfaService, Depends(get_mfa)]
 
 
 async def mfa_summary(mfa: MfaService, user: User) -> dict[str, Any]:
@@ -78,7 +70,7 @@ def device_name(user_agent: str) -> str:
     return user_agent[:60]
 
 
-async def sessions_of(state: AppState, signed: SignedIn) -> list[dict[str, Any]]:
+async def sessions_of(state: Components, signed: SignedIn) -> list[dict[str, Any]]:
     store = state.session_store
     current = store.handle(signed.browser.sid) if signed.browser.sid else ""
     return [
@@ -89,21 +81,21 @@ async def sessions_of(state: AppState, signed: SignedIn) -> list[dict[str, Any]]
     ]
 
 
-async def passkeys_context(state: AppState, mfa: MfaService, signed: SignedIn) -> dict[str, Any]:
+async def passkeys_context(state: Components, mfa: MfaService, signed: SignedIn) -> dict[str, Any]:
     """The passkey list of `/account` (_passkeys.html), and whether adding one needs the
     password again (a session older than the re-authentication window)."""
     if state.passkeys is None:
         return {"passkeys_on": False, "passkeys": []}
-    from authsvc.identity.reauth import is_recent
     from authsvc.passkeys.repository import PasskeyRepository
 
     session = signed.session
     listed = await PasskeyRepository(mfa.session).of_user(uuid.UUID(signed.user_id))
     return {"passkeys_on": True, "passkeys": listed, "passkey_needs_password": not is_recent(
-        state, session.auth_time or 0.0, list(session.amr), state.session_store.clock())}
+        state.settings, session.auth_time or 0.0, list(session.amr),
+        state.session_store.clock())}
 
 
-async def account_page(state: AppState, mfa: MfaService, signed: SignedIn, user: User, *,
+async def account_page(state: Components, mfa: MfaService, signed: SignedIn, user: User, *,
                        status: int = 200, headers: dict[str, str] | None = None,
                        **extra: Any) -> Response:
     flashes = signed.session.pop_flashes()
@@ -122,11 +114,11 @@ async def account_page(state: AppState, mfa: MfaService, signed: SignedIn, user:
         "recovery_codes": codes or None,
         "email_mfa_pending": False,
         "can_resend_verification": True,
-        "apps": await apps_of(state, mfa.session, signed.user_id),
+        "apps": await apps_of(state.clients, mfa.session, signed.user_id),
         "password_reset_required": bool(user.password_reset_required),
         **await passkeys_context(state, mfa, signed),
         # Adding a factor asks for the password unless the sign-in is recent (identity/reauth).
-        "reauth_needed": not is_recent(state, signed.session.auth_time or 0.0,
+        "reauth_needed": not is_recent(state.settings, signed.session.auth_time or 0.0,
                                        list(signed.session.amr), state.session_store.clock()),
     }
     context.update(extra)
@@ -157,7 +149,8 @@ async def change_password(member: Member, state: State, identity: Identity, db: 
         return await account_page(state, mfa, member, user, status=403, error=refused)
     try:
         await change_password_everywhere(
-            state, identity, db, user, current, new, client, keep_browser=member.browser.sid,
+            password_login(state, identity), state.ender, state.audit, user, current, new, client,
+            keep_browser=member.browser.sid,
             client_ip=client.ip, channel="web",
         )
     except WrongCurrentPassword:
@@ -221,7 +214,7 @@ async def revoke_app_access(member: Member, state: State, db: DbSession, client:
                             form: PageForm) -> Response:
     """Take back an app's access: its consent and every token it holds for this user."""
     client_id = form.get("client_id", "")
-    if await revoke_app(state, db, member.user_id, client_id):
+    if await revoke_app(state.revocations, db, member.user_id, client_id):
         await state.audit.record("consent_revoked", session=db, user_id=member.user_id,
                                  client_ip=client.ip, client_id=client_id[:64])
         member.session.flash("That app no longer has access to your account.")
@@ -236,7 +229,7 @@ async def logout_everywhere(member: Member, state: State, db: DbSession,
                             client: CallerInfo) -> Response:
     """End every session of the user, this one included, and revoke every refresh family."""
     user_id = member.user_id
-    await end_other_sessions(state, db, uuid.UUID(user_id), "logout_everywhere")
+    await state.ender.end_others(db, uuid.UUID(user_id), "logout_everywhere")
     await state.audit.record("logout_everywhere", session=db, user_id=user_id,
                              client_ip=client.ip, channel="web")
     await member.browser.end()

@@ -15,7 +15,8 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from authsvc.caller import Caller
-from authsvc.deps import CallerInfo, Identity, State
+from authsvc.composition import Components
+from authsvc.deps import CallerInfo, Identity, Mfa, State, password_login
 from authsvc.errors import AuthError, TemporarilyLocked
 from authsvc.identity.models import User
 from authsvc.identity.reauth import (
@@ -25,8 +26,7 @@ from authsvc.identity.reauth import (
 )
 from authsvc.mfa.enrolment import Enrolment
 from authsvc.mfa.service import InvalidCode, MfaService
-from authsvc.state import AppState
-from authsvc.web.account import Mfa, account_page, load_user
+from authsvc.web.account import account_page, load_user
 from authsvc.web.deps import Member, PageForm, SignedIn
 from authsvc.web.i18n import N_
 from authsvc.web.render import redirect
@@ -54,23 +54,24 @@ async def changed(member: SignedIn, user: User, flash: str | None = None) -> Non
 REAUTH_NEEDED = "To add a factor, confirm it is you: enter your current password."
 
 
-def may_add_factor(state: AppState, member: SignedIn, user: User) -> bool:
+def may_add_factor(state: Components, member: SignedIn, user: User) -> bool:
     return not user.mfa_enabled or has_recent_mfa(state, member.session)
 
 
-async def reauthenticated(state: AppState, identity: Any, member: SignedIn, user: User,
+async def reauthenticated(state: Components, identity: Any, member: SignedIn, user: User,
                           form: dict[str, str], client: Caller) -> str | None:
     """The API's `RecentAuth` on the pages: None when the sign-in is recent or the form's
     current password is right (counted as a login attempt), else the message that says why."""
     session, clock = member.session, state.session_store.clock
-    if is_recent(state, session.auth_time or 0.0, list(session.amr), clock()):
+    if is_recent(state.settings, session.auth_time or 0.0, list(session.amr), clock()):
         return None
     password = form.get("current_password", "")
     if not password:
         return REAUTH_NEEDED
     try:
         await require_recent_authentication(
-            state, identity, user, auth_time=session.auth_time or 0.0, amr=list(session.amr),
+            state.settings, password_login(state, identity), user,
+            auth_time=session.auth_time or 0.0, amr=list(session.amr),
             current_password=password, client=client, now=clock())
     except ReauthenticationRequired:
         return "Your current password is not right. Nothing was changed."
@@ -81,7 +82,7 @@ async def reauthenticated(state: AppState, identity: Any, member: SignedIn, user
     return None
 
 
-async def refuse(state: AppState, mfa: MfaService, member: SignedIn, user: User, status: int,
+async def refuse(state: Components, mfa: MfaService, member: SignedIn, user: User, status: int,
                  error: str, **extra: Any) -> Response:
     return await account_page(state, mfa, member, user, status=status, error=error, **extra)
 

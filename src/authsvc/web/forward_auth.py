@@ -16,9 +16,9 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from authsvc.composition import Components
 from authsvc.deps import State
 from authsvc.security.redirects import safe_next
-from authsvc.state import AppState
 from authsvc.web.deps import Browser
 from authsvc.web.render import page
 from authsvc.web.route import PageRoute
@@ -46,7 +46,7 @@ async def verify(request: Request, state: State, browser: Browser,
     return refuse(request, state, wants_redirect=redirect == "1")
 
 
-def refuse(request: Request, state: AppState, *, wants_redirect: bool) -> Response:
+def refuse(request: Request, state: Components, *, wants_redirect: bool) -> Response:
     login = login_url(request, state)
     if login is None or "text/html" not in request.headers.get("accept", ""):
         return Response(status_code=401, headers=NO_STORE)
@@ -56,7 +56,7 @@ def refuse(request: Request, state: AppState, *, wants_redirect: bool) -> Respon
                 title="Sign in required", message="Sign in to continue.")
 
 
-def login_url(request: Request, state: AppState) -> str | None:
+def login_url(request: Request, state: Components) -> str | None:
     """`/login?next=...` back to the URL the proxy was asked for, when it told us; the target
     is checked by the same `safe_next` as the login page (relative, or an allowed host)."""
     original = original_url(request)

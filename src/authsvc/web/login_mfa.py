@@ -12,13 +12,20 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from authsvc.caller import Caller
-from authsvc.deps import CallerInfo, DbSession, Identity, State, rate_limit
+from authsvc.composition import Components
+from authsvc.deps import (
+    CallerInfo,
+    DbSession,
+    Identity,
+    State,
+    mfa_login,
+    mfa_service,
+    password_login,
+    rate_limit,
+)
 from authsvc.errors import InvalidGrant, TemporarilyLocked, TooManyRequests
-from authsvc.identity.login import PasswordLogin
 from authsvc.identity.models import User
-from authsvc.mfa.login import TOKEN_INVALID, MfaLogin
-from authsvc.mfa.service import MfaService
-from authsvc.state import AppState
+from authsvc.mfa.login import TOKEN_INVALID
 from authsvc.web.browser import BrowserSession
 from authsvc.web.deps import PASSWORD_RENEWAL, Browser, PageForm, SessionCsrfChecked
 from authsvc.web.device_cookie import remember_device
@@ -31,10 +38,10 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 CODE_INVALID = N_("That code is not valid. Check it and try again.")
 
 
-async def start_second_factor(state: AppState, db: Any, identity: Any, browser: BrowserSession,
+async def start_second_factor(state: Components, db: Any, identity: Any, browser: BrowserSession,
                               user: User, client: Caller, target: str) -> Response:
     """The password was right: keep the challenge in a pending session (new id) and ask."""
-    challenge = await MfaLogin(MfaService(db, state, identity)).start(user, client)
+    challenge = await mfa_login(state, mfa_service(state, identity)).start(user, client)
     await browser.start(mfa_pending={"mfa_token": challenge.mfa_token,
                                      "methods": challenge.methods, "next": target,
                                      "email_sent": False})
@@ -79,9 +86,9 @@ async def mfa_complete(state: State, browser: Browser, identity: Identity, db: D
     if pending is None:
         return redirect("/login")
     method, code = form.get("method", ""), form.get("code", "").strip()
-    mfa_login = MfaLogin(MfaService(db, state, identity))
+    logins = mfa_login(state, mfa_service(state, identity))
     try:
-        done = await mfa_login.complete(pending["mfa_token"], method, code, client)
+        done = await logins.complete(pending["mfa_token"], method, code, client)
     except TemporarilyLocked as exc:
         return mfa_page(browser, pending, status=429, retry_after=exc.retry_after,
                         headers={"Retry-After": str(exc.retry_after)}, method=method)
@@ -100,7 +107,7 @@ async def mfa_complete(state: State, browser: Browser, identity: Identity, db: D
     # found breached: a new password first
     target = PASSWORD_RENEWAL if done.user.password_reset_required else (
         pending.get("next") or "/account")
-    return await remember_device(PasswordLogin.of(state, identity), redirect(target), done.user,
+    return await remember_device(password_login(state, identity), redirect(target), done.user,
                                  client, secure=state.settings.secure_cookies)
 
 
@@ -113,7 +120,7 @@ async def mfa_send(state: State, browser: Browser, identity: Identity, db: DbSes
     if pending is None:
         return redirect("/login")
     try:
-        await MfaLogin(MfaService(db, state, identity)).send_email_code(pending["mfa_token"],
+        await mfa_login(state, mfa_service(state, identity)).send_email_code(pending["mfa_token"],
                                                                         client)
     except InvalidGrant:
         return await start_over(browser)

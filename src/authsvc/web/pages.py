@@ -9,14 +9,21 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from authsvc.caller import Caller
-from authsvc.deps import CallerInfo, DbSession, Identity, State, rate_limit
+from authsvc.composition import Components
+from authsvc.deps import (
+    CallerInfo,
+    DbSession,
+    Identity,
+    Recovery,
+    State,
+    password_login,
+    rate_limit,
+)
 from authsvc.errors import AuthError, Conflict, InvalidGrant, TemporarilyLocked, WeakPassword
-from authsvc.identity.login import EmailNotVerified, PasswordLogin
+from authsvc.identity.login import EmailNotVerified
 from authsvc.identity.models import User
-from authsvc.recovery.router import Recovery
 from authsvc.security.redirects import safe_next
 from authsvc.sessions.model import Session
-from authsvc.state import AppState
 from authsvc.web.browser import BrowserSession
 from authsvc.web.cookies import PRE_SESSION_CSRF, clear_cookie, cookie_name, set_cookie
 from authsvc.web.deps import (
@@ -50,11 +57,11 @@ VERIFICATION_SENT = ("We sent you a verification e-mail at {email}: open its lin
                      "your address.")
 
 
-def next_target(state: AppState, value: str | None) -> str:
+def next_target(state: Components, value: str | None) -> str:
     return safe_next(value, state.settings.allowed_redirect_hosts)
 
 
-def pre_session_form(request: Request, state: AppState, template: str, *, status: int = 200,
+def pre_session_form(request: Request, state: Components, template: str, *, status: int = 200,
                      headers: dict[str, str] | None = None, **context: Any) -> Response:
     """A page whose form carries the pre-session CSRF token (its cookie reused when valid)."""
     secure = state.settings.secure_cookies
@@ -70,7 +77,7 @@ def pre_session_form(request: Request, state: AppState, template: str, *, status
     return response
 
 
-async def sign_in(browser: BrowserSession, state: AppState, user: User, client: Caller,
+async def sign_in(browser: BrowserSession, state: Components, user: User, client: Caller,
                   amr: list[str]) -> Session:
     """A fresh session for the user under a new id (the old id dies: session fixation)."""
     return await browser.start(
@@ -85,7 +92,7 @@ def after_login(user: User, target: str) -> str:
     return PASSWORD_RENEWAL if user.password_reset_required else target
 
 
-def signed_in_redirect(state: AppState, target: str) -> Response:
+def signed_in_redirect(state: Components, target: str) -> Response:
     response = redirect(target)
     clear_cookie(response, PRE_SESSION_CSRF, secure=state.settings.secure_cookies)
     return response
@@ -126,7 +133,7 @@ async def login(request: Request, state: State, browser: Browser, identity: Iden
     if not username or not password:
         return again(400, "Enter your e-mail address and your password.",
                      invalid=[n for n in ("username", "password") if not form.get(n)])
-    login = PasswordLogin.of(state, identity)
+    login = password_login(state, identity)
     try:
         user = await login.verify(username, password, client)
     except TemporarilyLocked as exc:

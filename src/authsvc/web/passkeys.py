@@ -12,14 +12,23 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from authsvc.deps import CallerInfo, DbSession, Identity, State, rate_limit
+from authsvc.deps import (
+    CallerInfo,
+    DbSession,
+    Identity,
+    Mfa,
+    State,
+    mfa_login,
+    mfa_service,
+    passkey_service,
+    password_login,
+    rate_limit,
+)
 from authsvc.errors import AuthError, InvalidGrant, TemporarilyLocked
 from authsvc.identity.reauth import ReauthenticationRequired, require_recent_authentication
-from authsvc.mfa.login import MfaLogin
-from authsvc.mfa.service import MfaService
-from authsvc.passkeys.service import InvalidCredential, PasskeyService
+from authsvc.passkeys.service import InvalidCredential
 from authsvc.responses import NO_STORE, json_response
-from authsvc.web.account import Mfa, load_user
+from authsvc.web.account import load_user
 from authsvc.web.account_mfa import ADD_NEEDS_MFA, changed, may_add_factor
 from authsvc.web.deps import Browser, Member, PageForm, PreSessionCsrfChecked, SessionCsrfChecked
 from authsvc.web.login_mfa import pending_of
@@ -50,7 +59,8 @@ def locked(exc: TemporarilyLocked) -> Response:
 @router.post("/login/passkey/options", dependencies=[
     rate_limit("login_page", "rate_limit_login_page"), PreSessionCsrfChecked])
 async def login_options(state: State, db: DbSession, identity: Identity) -> Response:
-    options, challenge = await PasskeyService(db, state, identity).login_options(None)
+    passkeys = passkey_service(state, password_login(state, identity))
+    options, challenge = await passkeys.login_options(None)
     return json_response({"options": options, "challenge_id": challenge}, headers=NO_STORE)
 
 
@@ -60,7 +70,8 @@ async def login(state: State, browser: Browser, db: DbSession, identity: Identit
                 client: CallerInfo, form: PageForm) -> Response:
     """A passwordless sign-in: a new session (new id) with the passkey's `amr`."""
     try:
-        done = await PasskeyService(db, state, identity).sign_in(
+        passkeys = passkey_service(state, password_login(state, identity))
+        done = await passkeys.sign_in(
             form.get("challenge_id", ""), form.get("credential", ""), client)
     except TemporarilyLocked as exc:
         return locked(exc)
@@ -83,7 +94,7 @@ async def mfa_options(state: State, browser: Browser, db: DbSession, identity: I
     if pending is None:
         return refused(400, "Start again from the sign-in page.", "invalid_request")
     try:
-        options = await MfaLogin(MfaService(db, state, identity)).passkey_options(
+        options = await mfa_login(state, mfa_service(state, identity)).passkey_options(
             pending["mfa_token"], client)
     except InvalidGrant:
         return json_response({"redirect": "/login?notice=mfa_expired"}, headers=NO_STORE)
@@ -102,7 +113,8 @@ async def add_options(member: Member, state: State, identity: Identity, db: DbSe
     session = member.session
     try:
         await require_recent_authentication(
-            state, identity, user, auth_time=session.auth_time or 0.0, amr=list(session.amr),
+            state.settings, password_login(state, identity), user,
+            auth_time=session.auth_time or 0.0, amr=list(session.amr),
             current_password=form.get("current_password"), client=client,
             now=state.session_store.clock())
     except ReauthenticationRequired as exc:
@@ -110,7 +122,8 @@ async def add_options(member: Member, state: State, identity: Identity, db: DbSe
             "current_password") else exc.description, exc.code)
     except TemporarilyLocked as exc:
         return locked(exc)
-    options = await PasskeyService(db, state, identity).registration_options(user)
+    passkeys = passkey_service(state, password_login(state, identity))
+    options = await passkeys.registration_options(user)
     return json_response({"options": options}, headers=NO_STORE)
 
 
@@ -119,7 +132,8 @@ async def add(member: Member, state: State, identity: Identity, db: DbSession,
               client: CallerInfo, form: PageForm) -> Response:
     user = await load_user(identity, member)
     try:
-        await PasskeyService(db, state, identity).register(
+        passkeys = passkey_service(state, password_login(state, identity))
+        await passkeys.register(
             user, form.get("credential", ""), form.get("name"), client)
     except InvalidCredential:
         return refused(400, ADD_FAILED)
@@ -137,7 +151,8 @@ async def remove(member: Member, state: State, identity: Identity, db: DbSession
         session = member.session
         try:
             await require_recent_authentication(
-                state, identity, user, auth_time=session.auth_time or 0.0, amr=list(session.amr),
+                state.settings, password_login(state, identity), user,
+                auth_time=session.auth_time or 0.0, amr=list(session.amr),
                 current_password=form.get("current_password"), client=client,
                 now=state.session_store.clock())
         except (ReauthenticationRequired, TemporarilyLocked) as exc:
@@ -147,7 +162,8 @@ async def remove(member: Member, state: State, identity: Identity, db: DbSession
         await member.browser.save()
         return redirect("/account#passkeys-title")
     try:
-        await PasskeyService(db, state, identity).remove(user, form.get("passkey_id", ""), client)
+        passkeys = passkey_service(state, password_login(state, identity))
+        await passkeys.remove(user, form.get("passkey_id", ""), client)
     except AuthError:
         member.session.flash("That passkey was already removed.", "error")
         await member.browser.save()

@@ -13,13 +13,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from authsvc.deps import CallerInfo, State, rate_limit
+from authsvc.composition import Components
+from authsvc.deps import CallerInfo, Recovery, State, rate_limit
 from authsvc.errors import AuthError, TooManyRequests, WeakPassword
 from authsvc.identity.emails import EmailRefused
 from authsvc.mfa.service import InvalidCode
-from authsvc.recovery.router import Recovery
 from authsvc.recovery.service import InvalidActionToken, MfaRequiredForReset
-from authsvc.state import AppState
 from authsvc.web.cookies import PRE_SESSION_CSRF, clear_cookie
 from authsvc.web.deps import Browser, PageForm, PreSessionCsrfChecked
 from authsvc.web.i18n import N_
@@ -70,14 +69,14 @@ async def forgot(request: Request, state: State, recovery: Recovery,
 
 
 # ------------------------------------------------------------------------- reset
-def link_problem(request: Request, state: AppState, message: str) -> Response:
+def link_problem(request: Request, state: Components, message: str) -> Response:
     """A reset link that cannot be used: one message for used, expired and unknown tokens."""
     return pre_session_form(request, state, "message.html", status=400,
                             title="This link cannot be used", message=message,
                             link_href="/forgot", link_text="Ask for a new link")
 
 
-def reset_form(request: Request, state: AppState, token: str, *, status: int = 200,
+def reset_form(request: Request, state: Components, token: str, *, status: int = 200,
                headers: dict[str, str] | None = None, **context: Any) -> Response:
     return pre_session_form(request, state, "reset.html", status=status, headers=headers,
                             token=token, password_policy=state.validator.describe(), **context)

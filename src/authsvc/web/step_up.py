@@ -9,11 +9,11 @@ and `auth_time` and moves the session to a new id, as for any privilege change.
 from __future__ import annotations
 
 from authsvc.caller import Caller
+from authsvc.composition import Components
 from authsvc.errors import TemporarilyLocked, TooManyRequests
 from authsvc.identity.models import User
 from authsvc.mfa.service import InvalidCode, MfaService
 from authsvc.sessions.model import Session
-from authsvc.state import AppState
 from authsvc.web.browser import BrowserSession
 from authsvc.web.i18n import N_
 from authsvc.web.templating import format_duration
@@ -21,13 +21,13 @@ from authsvc.web.templating import format_duration
 NEEDED = N_("Confirm this change with a code from your second factor.")
 
 
-def has_recent_mfa(state: AppState, session: Session) -> bool:
+def has_recent_mfa(state: Components, session: Session) -> bool:
     auth_time = session.auth_time or 0.0
     recent = auth_time >= state.session_store.clock() - state.settings.step_up_window
     return "mfa" in session.amr and recent
 
 
-async def step_up(state: AppState, mfa: MfaService, browser: BrowserSession, user: User,
+async def step_up(state: Components, mfa: MfaService, browser: BrowserSession, user: User,
                   form: dict[str, str], client: Caller) -> str | None:
     """None when the change may go ahead, else the message that says why not."""
     session = browser.session

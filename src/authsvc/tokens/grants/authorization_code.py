@@ -16,22 +16,22 @@ import base64
 import hashlib
 import hmac
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from authsvc.audit.service import AuditLog
 from authsvc.caller import Caller
 from authsvc.clients.registration import AUTHORIZATION_CODE
-from authsvc.clients.service import ClientView
+from authsvc.clients.service import ClientService, ClientView
 from authsvc.db import after_commit, commit, transaction
 from authsvc.errors import InvalidClient, InvalidGrant, InvalidRequest
 from authsvc.identity.service import IdentityService
 from authsvc.oidc.claims import id_token
-from authsvc.oidc.codes import Grant
+from authsvc.oidc.codes import AuthorizationStore, Grant
+from authsvc.security.jwt import TokenCodec
 from authsvc.tokens.grants.base import TokenRequest, UnauthorizedClient
-
-if TYPE_CHECKING:
-    from authsvc.state import AppState
+from authsvc.tokens.service import TokenService
 
 VERIFIER = re.compile(r"\A[A-Za-z0-9\-._~]{43,128}\Z")  # RFC 7636 §4.1
 CODE_INVALID = "The authorization code is invalid, expired or already used."
@@ -47,87 +47,98 @@ def s256(verifier: str) -> str:
 class AuthorizationCodeGrant:
     grant_type = AUTHORIZATION_CODE
 
+    def __init__(self, clients: ClientService, authorizations: AuthorizationStore,
+                 tokens: TokenService, audit: AuditLog, codec: TokenCodec,
+                 sessions: async_sessionmaker[AsyncSession], *, id_token_ttl: int) -> None:
+        self.clients = clients
+        self.authorizations = authorizations
+        self.tokens = tokens
+        self.audit = audit
+        self.codec = codec
+        self.sessions = sessions  # for the revocation after a replay seen past the commit
+        self.id_token_ttl = id_token_ttl
+
     async def issue(self, request: TokenRequest) -> dict[str, Any]:
-        named = await request.state.clients.identify(request.authorization, request.form)
+        named = await self.clients.identify(request.authorization, request.form)
         if named is None:
             raise InvalidClient("Client authentication (or a public client_id) is required.")
-        return await exchange_code(request.state, request.session, request.form, named,
-                                   request.caller)
+        return await self.exchange_code(request.session, request.identity, request.form, named,
+                                        request.caller)
 
+    async def exchange_code(self, session: AsyncSession, identity: IdentityService,
+                            form: dict[str, str], requester: ClientView,
+                            client: Caller) -> dict[str, Any]:
+        """The `/token` body (with `id_token` for scope openid) for a valid code, or
+        InvalidGrant."""
+        code, redirect_uri, verifier = (form.get(n) or "" for n in
+                                        ("code", "redirect_uri", "code_verifier"))
+        for name, value in (("code", code), ("redirect_uri", redirect_uri),
+                            ("code_verifier", verifier)):
+            if not value:
+                raise InvalidRequest(f"The parameter {name!r} is required.")
+        if AUTHORIZATION_CODE not in requester.grant_types:
+            raise UnauthorizedClient()
+        found = await self.authorizations.peek(code)
+        if found is None:
+            raise InvalidGrant(CODE_INVALID)
+        grant, spent = found
+        if spent:
+            await self._replayed(session, code, client)
+        if (grant.client_id != requester.client_id or grant.redirect_uri != redirect_uri
+                or not VERIFIER.match(verifier)
+                or not hmac.compare_digest(s256(verifier), grant.code_challenge)):
+            await self.audit.record("authorization_code_refused", subject=requester.client_id,
+                                    client_ip=client.ip)
+            raise InvalidGrant(CODE_INVALID)
+        used = await self.authorizations.spend(code)
+        if used is None:
+            raise InvalidGrant(CODE_INVALID)
+        if not used.first_use:
+            await self._replayed(session, code, client)
+        return await self._issue(session, identity, code, grant, requester, client)
 
-async def exchange_code(state: AppState, session: AsyncSession, form: dict[str, str],
-                        requester: ClientView, client: Caller) -> dict[str, Any]:
-    """The `/token` body (with `id_token` for scope openid) for a valid code, or InvalidGrant."""
-    code, redirect_uri, verifier = (form.get(n) or "" for n in
-                                    ("code", "redirect_uri", "code_verifier"))
-    for name, value in (("code", code), ("redirect_uri", redirect_uri),
-                        ("code_verifier", verifier)):
-        if not value:
-            raise InvalidRequest(f"The parameter {name!r} is required.")
-    if AUTHORIZATION_CODE not in requester.grant_types:
-        raise UnauthorizedClient()
-    found = await state.authorizations.peek(code)
-    if found is None:
-        raise InvalidGrant(CODE_INVALID)
-    grant, spent = found
-    if spent:
-        await _replayed(state, session, code, client)
-    if (grant.client_id != requester.client_id or grant.redirect_uri != redirect_uri
-            or not VERIFIER.match(verifier)
-            or not hmac.compare_digest(s256(verifier), grant.code_challenge)):
-        await state.audit.record("authorization_code_refused", subject=requester.client_id,
-                                 client_ip=client.ip)
-        raise InvalidGrant(CODE_INVALID)
-    used = await state.authorizations.spend(code)
-    if used is None:
-        raise InvalidGrant(CODE_INVALID)
-    if not used.first_use:
-        await _replayed(state, session, code, client)
-    return await _issue(state, session, code, grant, requester, client)
-
-
-async def _issue(state: AppState, session: AsyncSession, code: str, grant: Grant,
-                 requester: ClientView, client: Caller) -> dict[str, Any]:
-    user = await IdentityService.of(state, session).get(grant.user_id)
-    if user is None or not user.is_active:
-        raise InvalidGrant(CODE_INVALID)
-    scopes = grant.scope.split(" ")
-    offline = "offline_access" in scopes and "refresh_token" in requester.grant_types
-    issued = await state.tokens.issue_family(
-        session, user, amr=list(grant.amr), client=Caller(client.user_agent, client.ip,
-                                                          requester.client_id),
-        scope=grant.scope, auth_time=grant.auth_time, refresh=offline,
-    )
-    body = dict(issued.body)
-    sid = str(issued.family.id)
-    if "openid" in scopes:
-        body["id_token"] = id_token(
-            state.codec, user=user, client_id=requester.client_id, alg=requester.id_token_alg,
-            scope=grant.scope, auth_time=grant.auth_time, amr=list(grant.amr), sid=sid,
-            nonce=grant.nonce, access_token=body["access_token"],
-            ttl=state.settings.id_token_ttl,
+    async def _issue(self, session: AsyncSession, identity: IdentityService, code: str,
+                     grant: Grant, requester: ClientView, client: Caller) -> dict[str, Any]:
+        user = await identity.get(grant.user_id)
+        if user is None or not user.is_active:
+            raise InvalidGrant(CODE_INVALID)
+        scopes = grant.scope.split(" ")
+        offline = "offline_access" in scopes and "refresh_token" in requester.grant_types
+        issued = await self.tokens.issue_family(
+            session, user, amr=list(grant.amr), client=Caller(client.user_agent, client.ip,
+                                                              requester.client_id),
+            scope=grant.scope, auth_time=grant.auth_time, refresh=offline,
         )
+        body = dict(issued.body)
+        sid = str(issued.family.id)
+        if "openid" in scopes:
+            body["id_token"] = id_token(
+                self.codec, user=user, client_id=requester.client_id,
+                alg=requester.id_token_alg, scope=grant.scope, auth_time=grant.auth_time,
+                amr=list(grant.amr), sid=sid, nonce=grant.nonce,
+                access_token=body["access_token"], ttl=self.id_token_ttl,
+            )
+        authorizations, tokens, sessions = self.authorizations, self.tokens, self.sessions
 
-    async def remember() -> None:
-        if await state.authorizations.record_issued(code, {"sid": sid}):
-            async for later in transaction(state.sessions):  # a replay came in meanwhile
-                await state.tokens.revoke_family_of(later, sid, REUSE)
+        async def remember() -> None:
+            if await authorizations.record_issued(code, {"sid": sid}):
+                async for later in transaction(sessions):  # a replay came in meanwhile
+                    await tokens.revoke_family_of(later, sid, REUSE)
 
-    after_commit(session, remember)
-    await state.audit.record("login_success", session=session, user_id=user.id,
-                             client_ip=client.ip, method="authorization_code",
-                             client_id=requester.client_id)
-    return body
+        after_commit(session, remember)
+        await self.audit.record("login_success", session=session, user_id=user.id,
+                                client_ip=client.ip, method="authorization_code",
+                                client_id=requester.client_id)
+        return body
 
-
-async def _replayed(state: AppState, session: AsyncSession, code: str, client: Caller) -> None:
-    """A spent code again: revoke what its first use issued (committed even though the
-    request fails), then refuse."""
-    used = await state.authorizations.spend(code)
-    sid = used.issued.get("sid") if used is not None else None
-    if sid:
-        await state.tokens.revoke_family_of(session, sid, REUSE)
-        await commit(session)  # and the Redis side, after it
-    await state.audit.record("token_reuse", subject=used.grant.client_id if used else None,
-                             client_ip=client.ip, family=sid, kind="authorization_code")
-    raise InvalidGrant(CODE_INVALID)
+    async def _replayed(self, session: AsyncSession, code: str, client: Caller) -> None:
+        """A spent code again: revoke what its first use issued (committed even though the
+        request fails), then refuse."""
+        used = await self.authorizations.spend(code)
+        sid = used.issued.get("sid") if used is not None else None
+        if sid:
+            await self.tokens.revoke_family_of(session, sid, REUSE)
+            await commit(session)  # and the Redis side, after it
+        await self.audit.record("token_reuse", subject=used.grant.client_id if used else None,
+                                client_ip=client.ip, family=sid, kind="authorization_code")
+        raise InvalidGrant(CODE_INVALID)

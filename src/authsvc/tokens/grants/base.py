@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.caller import Caller
 from authsvc.errors import AuthError, UnsupportedGrantType
+from authsvc.identity.login import PasswordLogin
 from authsvc.identity.service import IdentityService
+from authsvc.mfa.login import MfaLogin
 
 if TYPE_CHECKING:
-    from authsvc.state import AppState
+    from authsvc.passkeys.service import PasskeyService
 
 
 class UnauthorizedClient(AuthError):
@@ -28,14 +30,17 @@ class UnauthorizedClient(AuthError):
 @dataclass(frozen=True, slots=True)
 class TokenRequest:
     """One `POST /token` as a grant sees it: the form, the client-authentication header and the
-    caller (user agent and address), with the request's database session."""
+    caller (user agent and address), with the request's database session and the use cases
+    on it (the grants' long-lived collaborators are given to their constructors)."""
 
     form: dict[str, str]
     authorization: str | None
     caller: Caller
-    state: AppState
     session: AsyncSession
     identity: IdentityService
+    login: PasswordLogin
+    mfa: MfaLogin
+    passkeys: PasskeyService | None  # None: passkeys off
 
 
 class Grant(Protocol):

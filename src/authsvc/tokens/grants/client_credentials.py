@@ -6,19 +6,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from authsvc.clients.service import ClientService
 from authsvc.tokens.grants.base import TokenRequest, UnauthorizedClient
-from authsvc.tokens.service import allowed_scope
+from authsvc.tokens.service import TokenService, allowed_scope
 
 
 class ClientCredentialsGrant:
     grant_type = "client_credentials"
 
+    def __init__(self, clients: ClientService, tokens: TokenService) -> None:
+        self.clients = clients
+        self.tokens = tokens
+
     async def issue(self, request: TokenRequest) -> dict[str, Any]:
-        state = request.state
-        view = await state.clients.authenticate(request.authorization, request.form)
+        view = await self.clients.authenticate(request.authorization, request.form)
         assert view is not None
         if self.grant_type not in view.grant_types:
             raise UnauthorizedClient()
         scope = allowed_scope(request.form.get("scope"), view.scopes)  # the client's allow-list
-        return state.tokens.issue_for_client(view.client_id, scope, request.caller,
-                                             not_before=view.not_before)
+        return self.tokens.issue_for_client(view.client_id, scope, request.caller,
+                                            not_before=view.not_before)

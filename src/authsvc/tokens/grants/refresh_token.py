@@ -7,13 +7,17 @@ from typing import Any
 
 from authsvc.forms import require
 from authsvc.tokens.grants.base import TokenRequest
+from authsvc.tokens.service import TokenService
 
 
 class RefreshTokenGrant:
     grant_type = "refresh_token"
 
+    def __init__(self, tokens: TokenService) -> None:
+        self.tokens = tokens
+
     async def issue(self, request: TokenRequest) -> dict[str, Any]:
         (refresh,) = require(request.form, "refresh_token")
-        return await request.state.tokens.rotate(
+        return await self.tokens.rotate(
             request.session, refresh, request.caller, load_user=request.identity.get
         )
