@@ -2,9 +2,10 @@
 
 - A Redis restored from an older snapshot (SAVE, copy the dump, revoke, restart from the old
   dump) brings back its "list complete" marker with the old data: the high-water mark in that
-  marker is behind PostgreSQL's, so the list is reloaded before any answer, in a process that
-  saw the revocations and in one started after the restore.
-- While that reload runs (here: held up by a revoking transaction in flight), nothing answers.
+  marker is behind PostgreSQL's, so the list is reloaded, and until it is complete the
+  database answers, in a process that saw the revocations and in one started after the restore.
+- While that reload runs (here: held up by a revoking transaction in flight), the database
+  answers at once: the revoked token is inactive, and nobody waits for the reload.
 - A revocation racing a Redis data loss is never lost: a reload between the revocation's
   statements and its commit waits for the commit (deterministic, with a commit slowed by a
   trigger of the test's own), and a storm of revocations against repeated FLUSHALLs leaves
@@ -58,6 +59,7 @@ async def test_a_redis_restored_from_an_older_snapshot_resurrects_nothing(
         user = await flows.register(api)
         one, two = await flows.login(api, user), await flows.login(api, user)
         assert (await flows.introspect(api, client, one["access_token"]))["active"]
+        await state.revocations.ensure_loaded()  # the first answers came from the database
         await state.redis.execute_command("SAVE")
         snapshot = str(tmp_path / "dump.rdb")
         shutil.copy(os.path.join(own_redis.dir, "dump.rdb"), snapshot)
@@ -96,20 +98,24 @@ def flows_jti(token: str) -> str:
     return str(jwt.get_unverified_claims(token)["jti"])
 
 
-async def test_nothing_answers_while_the_reload_runs(
+async def test_the_database_answers_while_the_reload_waits(
     make_settings, own_redis, own_postgres, own_database, tmp_path
 ) -> None:
     """The reload waits for a revoking transaction in flight (it holds the revocation lock
-    shared); meanwhile every introspection of the revoked token waits with it."""
+    shared); meanwhile introspection asks the database, so the revoked token is inactive at
+    once and a live one active, with nobody waiting for the reload."""
     from authsvc.tokens import repository
 
     lock_key = getattr(repository, "REVOCATION_LOCK", 1)  # (code before the mark had none)
-    app = create_app(make_settings(database_url=own_database, redis_url=own_redis.url))
+    app = create_app(make_settings(database_url=own_database, redis_url=own_redis.url,
+                                   introspection_cache_ttl=0))
     async with infra.running(app), infra.Api(app) as api:
         state = app.state.authsvc
         client = await new_client(state)
         tokens = await flows.login(api, await flows.register(api))
+        live = await flows.login(api, await flows.register(api))
         assert (await flows.introspect(api, client, tokens["access_token"]))["active"]
+        await state.revocations.ensure_loaded()
         await state.redis.execute_command("SAVE")
         snapshot = str(tmp_path / "dump.rdb")
         shutil.copy(os.path.join(own_redis.dir, "dump.rdb"), snapshot)
@@ -120,14 +126,26 @@ async def test_nothing_answers_while_the_reload_runs(
         try:
             await in_flight.execute("BEGIN")
             await in_flight.execute("SELECT pg_advisory_xact_lock_shared($1)", lock_key)
-            answers = [asyncio.ensure_future(flows.introspect(api, client, tokens["access_token"]))
+            revoked = [asyncio.ensure_future(flows.introspect(api, client, tokens["access_token"]))
                        for _ in range(20)]
-            await asyncio.sleep(1.5)
-            assert [a for a in answers if a.done()] == []  # no answer, active or not
+            active = [asyncio.ensure_future(flows.introspect(api, client, live["access_token"]))
+                      for _ in range(5)]
+            done, _ = await asyncio.wait([*revoked, *active], timeout=10)
+            assert len(done) == 25  # answered while the reload still waits for the lock
+            assert [a.result()["active"] for a in revoked] == [False] * 20
+            assert [a.result()["active"] for a in active] == [True] * 5
+            marker = await state.redis.get(Keys.revocations_loaded)
+            assert state.revocations.is_behind(marker)  # the reload has not run yet
             await in_flight.execute("COMMIT")
         finally:
             await in_flight.close()
-        assert [(await a)["active"] for a in answers] == [False] * 20
+        for _ in range(100):  # the reload now runs, then Redis answers again
+            if not state.revocations.is_behind(await state.redis.get(Keys.revocations_loaded)):
+                break
+            await asyncio.sleep(0.05)
+        assert not state.revocations.is_behind(await state.redis.get(Keys.revocations_loaded))
+        assert (await flows.introspect(api, client, tokens["access_token"]))["active"] is False
+        assert (await flows.introspect(api, client, live["access_token"]))["active"] is True
 
 
 SLOW_COMMIT = """

@@ -26,7 +26,7 @@ from authsvc.security import jwt as tokens
 from authsvc.security.binding import ClientBinding
 from authsvc.security.jwt import TokenCodec, TokenError, TokenExpiredError
 from authsvc.tokens.nearcache import MISSING, NearCache
-from authsvc.tokens.revocations import RevocationList, RevocationListUnavailable
+from authsvc.tokens.revocations import RevocationList
 
 INACTIVE: dict[str, Any] = {"active": False}
 Limit = tuple[str, str, Any, int]  # (bucket, subject, ratelimit.Rate, requests to count)
@@ -207,34 +207,35 @@ class Introspector:
         self, claims: dict[str, Any], with_user: bool, limit: list[Limit] | None = None
     ) -> tuple[bool, bytes | None]:
         """(revoked?, cached user entry) in one round trip, with the rate-limit hit `limit`
-        if given (TooManyRequests); reloads a lost revocation list."""
+        if given (TooManyRequests). A revocation list that Redis lost or that is behind is
+        rebuilt in the background; meanwhile the database answers (revocations.py)."""
         sid = claims.get("sid")
-        for _attempt in range(2):
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.get(Keys.revocations_loaded)
-            pipe.exists(Keys.revoked_jti(claims["jti"]))
-            pipe.exists(Keys.revoked_family(sid) if sid else Keys.revoked_family("-"))
-            pipe.get(Keys.user(claims["sub"]) if with_user else
-                     Keys.client(str(claims.get("client_id") or "-")[:64]))
-            hit = limit.pop() if limit else None  # counted once, even after a reload
-            if hit is not None and not self.limiter.can_pipeline:
-                await self.limiter.hit(*hit)
-                hit = None
-            if hit is not None:
-                self.limiter.queue(pipe, *hit)
-            answers = await pipe.execute(raise_on_error=False)
-            for answer in answers[:4]:
-                if isinstance(answer, Exception):
-                    raise answer
-            if hit is not None:
-                await self.limiter.settle(answers[4], *hit)
-            marker, jti_revoked, family_revoked, cached = answers[:4]
-            if not self.revocations.is_behind(marker):
-                return bool(jti_revoked or family_revoked), cached  # a client token's: its client
-            # Redis lost the list (restart, FLUSHALL) or is behind (an older snapshot, a lagging
-            # replica): rebuild it before answering.
-            await self.revocations.ensure_loaded()
-        raise RevocationListUnavailable()  # lost again at once: an outage, 503
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(Keys.revocations_loaded)
+        pipe.exists(Keys.revoked_jti(claims["jti"]))
+        pipe.exists(Keys.revoked_family(sid) if sid else Keys.revoked_family("-"))
+        pipe.get(Keys.user(claims["sub"]) if with_user else
+                 Keys.client(str(claims.get("client_id") or "-")[:64]))
+        hit = limit.pop() if limit else None
+        if hit is not None and not self.limiter.can_pipeline:
+            await self.limiter.hit(*hit)
+            hit = None
+        if hit is not None:
+            self.limiter.queue(pipe, *hit)
+        answers = await pipe.execute(raise_on_error=False)
+        for answer in answers[:4]:
+            if isinstance(answer, Exception):
+                raise answer
+        if hit is not None:
+            await self.limiter.settle(answers[4], *hit)
+        marker, jti_revoked, family_revoked, cached = answers[:4]
+        if not self.revocations.is_behind(marker):
+            return bool(jti_revoked or family_revoked), cached  # a client token's: its client
+        # Redis lost the list (restart, FLUSHALL) or is behind (an older snapshot, a lagging
+        # replica): rebuild it in the background, and ask the database meanwhile.
+        self.revocations.reload_soon()
+        revoked = await self.revocations.revoked_in_database(claims["jti"], sid)
+        return revoked, cached
 
     @staticmethod
     def _access_body(claims: dict[str, Any], view: UserView | None) -> dict[str, Any]:

@@ -162,6 +162,16 @@ class TokenRepository:
         async for rows in result.partitions(chunk):
             yield [tuple(row) for row in rows]
 
+    async def is_revoked(self, jti: str, family_id: uuid.UUID | None) -> bool:
+        """The database's answer to "is this token revoked?": its `jti` on the list, or its
+        family (`sid`) revoked. Two primary-key lookups in one statement."""
+        by_jti = select(Revocation.jti).where(Revocation.jti == jti,
+                                              Revocation.expires_at > utcnow()).exists()
+        by_family = select(RefreshFamily.id).where(
+            RefreshFamily.id == family_id, RefreshFamily.revoked_at.is_not(None)).exists()
+        query = select(by_jti | by_family) if family_id is not None else select(by_jti)
+        return bool((await self.session.execute(query)).scalar())
+
     async def refresh_is_live(self, jti: str) -> bool:
         """Unspent, unexpired, and its family not revoked."""
         found = await self.session.execute(

@@ -9,7 +9,10 @@ The marker says "the list in Redis is complete up to mark M". Each process knows
 mark handed out (its own revocations, the marks published with every revocation, and a poll of
 the sequence every `AUTHSVC_REVOCATION_MARK_POLL` seconds). A reader that finds the marker gone
 (restart, FLUSHALL) or *behind* (a Redis restored from an older snapshot, a failover to a lagging
-replica) reloads the list from the database before it answers.
+replica) starts one reload from the database in the background and, until the list is complete
+again, asks the database itself (two primary-key lookups, `is_revoked`): a rebuild of a million
+entries takes tens of seconds, and nobody waits for it or gets a 503 meanwhile. The database is
+the list's truth, so that answer is never `active: true` for an acknowledged revocation.
 
 Why the order cannot lose an acknowledged revocation: the Redis write comes after the commit, so
 a reload that runs in between finds the revocation in the database; a reload takes the
@@ -34,7 +37,6 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authsvc.db import after_commit
-from authsvc.errors import ServiceUnavailable
 from authsvc.kv import Keys
 from authsvc.tokens.repository import TokenRepository
 
@@ -72,10 +74,6 @@ return n
 RELOAD_CHUNK = 5000  # rows a fetch from the cursor and entries a script call
 
 
-class RevocationListUnavailable(ServiceUnavailable):
-    description = "The revocation list is being rebuilt; try again shortly."
-
-
 def _ttl_until(expires_at: datetime | int) -> int:
     end = expires_at if isinstance(expires_at, int) else int(expires_at.timestamp())
     return max(1, end - int(time.time()) + 60)
@@ -107,6 +105,7 @@ class RevocationList:
         self.poll = poll
         self._polled: int | None = None
         self._task: asyncio.Task[None] | None = None
+        self._rebuild: asyncio.Task[None] | None = None  # the background rebuild, while it runs
 
     # ------------------------------------------------------------------ writes
     async def revoke_jti(
@@ -185,6 +184,29 @@ class RevocationList:
         mark = parse_mark(marker)
         return mark is None or mark < self.known
 
+    def reload_soon(self) -> None:
+        """Start rebuilding the Redis side in the background, unless a rebuild already runs
+        in this process (the revocation lock makes the processes of a deployment take turns,
+        and a process that finds the list complete after its turn does nothing)."""
+        if self._rebuild is None or self._rebuild.done():
+            self._rebuild = asyncio.get_running_loop().create_task(
+                self._reload_logged(), name="authsvc-revocation-rebuild")
+
+    async def _reload_logged(self) -> None:
+        try:
+            await self.ensure_loaded()
+        except Exception:  # the next reader that finds the list behind starts another
+            log.exception("revocation list reload failed")
+
+    async def revoked_in_database(self, jti: str, sid: str | None) -> bool:
+        """The database's answer, for readers that find the Redis side behind."""
+        try:
+            family = uuid.UUID(sid) if sid else None
+        except ValueError:
+            family = None  # not a family id of ours: nothing to look up
+        async with self._sessions() as session:
+            return await TokenRepository(session).is_revoked(jti, family)
+
     async def ensure_loaded(self) -> None:
         """Rebuild the Redis side from the database if Redis lost it or is behind. Idempotent."""
         async with self._reload_lock:
@@ -249,11 +271,12 @@ class RevocationList:
             self._task = asyncio.create_task(self._poll_marks(), name="authsvc-revocation-mark")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(self._task, timeout=2.0)
-            self._task = None
+        for task in (self._task, self._rebuild):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(task, timeout=2.0)
+        self._task = self._rebuild = None
 
     async def _poll_marks(self) -> None:
         first = True
