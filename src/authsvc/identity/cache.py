@@ -4,6 +4,12 @@ Readers fill a missing entry with SET NX; every change to a user overwrites it a
 has committed. A reader that loaded an old row just before a change can therefore never
 overwrite the newer entry, so no stale `active` or `roles` is served (the design's 5-minute cache,
 invalidated on change).
+
+GET /users/me's answer (the profile: the view plus the display name and the counts of recovery
+codes and passkeys) is cached per user *version*: every change that affects it (MFA on or off,
+a recovery code used or the set regenerated, a passkey added or removed) goes through
+`IdentityService.changed`, which bumps the version, so an answer cached for an older version is
+never read again. The version the request asks for comes from the user's current view.
 """
 
 from __future__ import annotations
@@ -18,8 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authsvc.identity.models import User
 from authsvc.identity.repository import UserRepository
+from authsvc.identity.schemas import user_body
 from authsvc.kv import Keys
+from authsvc.mfa.repository import MfaRepository
 from authsvc.ops.meter import Meter
+from authsvc.passkeys.repository import PasskeyRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,3 +127,24 @@ class UserDirectory:
         view = UserView.of(user)
         await self.cache.fill(view)
         return view
+
+    async def profile(self, view: UserView) -> bytes | None:
+        """GET /users/me's JSON body for `view`'s version: from Redis, else from the database
+        (one read, then cached with SET NX under the version read); None for a user deleted or
+        disabled meanwhile."""
+        key = Keys.profile(view.id, view.version)
+        cached = await self.cache.redis.get(key)
+        if cached:
+            return cached  # type: ignore[no-any-return]
+        async with self._sessions() as session:
+            # The row first: counts read after it are at least as new as its version (each
+            # change to them bumps the version in the same transaction).
+            user = await UserRepository(session).get(uuid.UUID(view.id))
+            if user is None or not user.is_active:
+                return None
+            left = await MfaRepository(session).recovery_codes_left(user.id)
+            passkeys = await PasskeyRepository(session).count(user.id)
+        body = orjson.dumps(user_body(user, recovery_codes_left=left, passkeys=passkeys))
+        await self.cache.redis.set(Keys.profile(view.id, int(user.version or 1)), body,
+                                   ex=self.cache.ttl, nx=True)
+        return body
