@@ -10,7 +10,7 @@ from sqlalchemy import event
 
 
 @contextmanager
-def statements(state: Any) -> Iterator[list[str]]:
+def counting_sql(state: Any) -> Iterator[list[str]]:
     """The SQL the app's engine runs inside the block, in order."""
     seen: list[str] = []
 

@@ -22,7 +22,7 @@ from tests.mfa.helpers import (
     open_world,
 )
 from tests.smtp_server import SmtpSink
-from tests.sqlcount import statements
+from tests.sqlcount import counting_sql
 
 
 @pytest_asyncio.fixture
@@ -36,7 +36,7 @@ async def test_a_cached_user_runs_no_sql(api: Api, state: Any) -> None:
     access = (await flows.login(api, user))["access_token"]
     first = await api.get("/users/me", headers=bearer(access))
     assert first.status_code == 200, first.text
-    with statements(state) as sql:
+    with counting_sql(state) as sql:
         again = await api.get("/users/me", headers=bearer(access))
     assert again.status_code == 200
     assert again.json() == first.json()

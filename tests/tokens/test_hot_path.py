@@ -6,26 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import event
-
 from authsvc.state import AppState
 from tests import flows
 from tests.infra import Api
-
-
-@contextmanager
-def counting_sql(state: AppState) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    engine = state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
+from tests.sqlcount import counting_sql
 
 
 async def test_introspecting_an_active_token_runs_no_sql(
