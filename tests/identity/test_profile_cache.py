@@ -11,6 +11,7 @@ import pytest_asyncio
 from authsvc.db import transaction
 from authsvc.identity.service import IdentityService
 from tests import flows
+from tests.counting import counting_redis_writes, counting_sql
 from tests.infra import Api
 from tests.mfa.helpers import (
     World,
@@ -22,7 +23,6 @@ from tests.mfa.helpers import (
     open_world,
 )
 from tests.smtp_server import SmtpSink
-from tests.sqlcount import counting_sql
 
 
 @pytest_asyncio.fixture
@@ -42,6 +42,10 @@ async def test_a_cached_user_runs_no_sql(api: Api, state: Any) -> None:
     assert again.json() == first.json()
     assert again.headers["cache-control"] == "no-store"
     assert sql == []
+    assert state.introspector.near.live  # the token was found live moments ago: no I/O at all
+    with counting_redis_writes() as writes:
+        assert (await api.get("/users/me", headers=bearer(access))).status_code == 200
+    assert writes == []
 
 
 async def test_the_profile_follows_every_change_at_once(world: World) -> None:

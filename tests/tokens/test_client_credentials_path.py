@@ -7,8 +7,8 @@ from typing import Any
 
 from authsvc.kv import Keys
 from tests import flows
+from tests.counting import counting_sql
 from tests.infra import Api
-from tests.sqlcount import counting_sql
 
 
 async def grant(api: Api, client: tuple[str, str]) -> Any:

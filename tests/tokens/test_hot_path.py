@@ -3,13 +3,10 @@ and client are cached, is introspected with zero SQL statements (not timed)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from authsvc.state import AppState
 from tests import flows
+from tests.counting import counting_redis_writes, counting_sql
 from tests.infra import Api
-from tests.sqlcount import counting_sql
 
 
 async def test_introspecting_an_active_token_runs_no_sql(
@@ -71,25 +68,6 @@ async def test_the_per_client_limit_counts_each_introspection_once(make_settings
                                      headers=flows.basic(*client))
             assert refused.status_code == 429 and "retry-after" in refused.headers
             assert refused.json()["error"] == "rate_limited"
-
-
-@contextmanager
-def counting_redis_writes() -> Iterator[list[int]]:
-    """Counts the commands (or pipelines) written to any Redis connection: round trips."""
-    from redis.asyncio.connection import AbstractConnection
-
-    writes: list[int] = []
-    original = AbstractConnection.send_packed_command
-
-    async def counted(self, command, check_health=True):  # type: ignore[no-untyped-def]
-        writes.append(1)
-        return await original(self, command, check_health)
-
-    AbstractConnection.send_packed_command = counted  # type: ignore[method-assign]
-    try:
-        yield writes
-    finally:
-        AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
 
 
 async def test_introspecting_an_active_token_is_one_redis_round_trip(make_settings) -> None:

@@ -9,7 +9,8 @@ GET /users/me's answer (the profile: the view plus the display name and the coun
 codes and passkeys) is cached per user *version*: every change that affects it (MFA on or off,
 a recovery code used or the set regenerated, a passkey added or removed) goes through
 `IdentityService.changed`, which bumps the version, so an answer cached for an older version is
-never read again. The version the request asks for comes from the user's current view.
+never read again. The version the request asks for comes from the user's current view. For
+the same reason each process also keeps the profiles it read, by (user, version), in memory.
 """
 
 from __future__ import annotations
@@ -106,6 +107,9 @@ class UserDirectory:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], cache: UserCache) -> None:
         self._sessions = sessions
         self.cache = cache
+        # Profiles by (user id, version): a version's profile never changes, so this memory
+        # needs no invalidation (a change makes a new version); bounded, dropped when full.
+        self._profiles: dict[tuple[str, int], bytes] = {}
 
     async def view(self, user_id: str, cached: bytes | None = None) -> UserView | None:
         """The user's view: `cached` if the caller already fetched the entry, else from Redis,
@@ -132,9 +136,12 @@ class UserDirectory:
         """GET /users/me's JSON body for `view`'s version: from Redis, else from the database
         (one read, then cached with SET NX under the version read); None for a user deleted or
         disabled meanwhile."""
-        key = Keys.profile(view.id, view.version)
-        cached = await self.cache.redis.get(key)
+        known = self._profiles.get((view.id, view.version))
+        if known is not None:
+            return known
+        cached = await self.cache.redis.get(Keys.profile(view.id, view.version))
         if cached:
+            self._remember(view.id, view.version, cached)
             return cached  # type: ignore[no-any-return]
         async with self._sessions() as session:
             # The row first: counts read after it are at least as new as its version (each
@@ -145,6 +152,13 @@ class UserDirectory:
             left = await MfaRepository(session).recovery_codes_left(user.id)
             passkeys = await PasskeyRepository(session).count(user.id)
         body = orjson.dumps(user_body(user, recovery_codes_left=left, passkeys=passkeys))
-        await self.cache.redis.set(Keys.profile(view.id, int(user.version or 1)), body,
-                                   ex=self.cache.ttl, nx=True)
+        version = int(user.version or 1)
+        await self.cache.redis.set(Keys.profile(view.id, version), body, ex=self.cache.ttl,
+                                   nx=True)
+        self._remember(view.id, version, body)
         return body
+
+    def _remember(self, user_id: str, version: int, body: bytes) -> None:
+        if len(self._profiles) >= 10_000:
+            self._profiles.clear()
+        self._profiles[(user_id, version)] = body
