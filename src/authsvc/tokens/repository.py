@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.db import utcnow
+from authsvc.identity.models import User
 from authsvc.tokens.models import RefreshFamily, RefreshToken, Revocation
 
 # pg_advisory_xact_lock key of the revocation list ("authsvc:rev" as an integer).
@@ -34,6 +35,16 @@ class TokenRepository:
 
     async def get_family(self, family_id: uuid.UUID) -> RefreshFamily | None:
         return await self.session.get(RefreshFamily, family_id)
+
+    async def get_family_and_user(
+        self, family_id: uuid.UUID
+    ) -> tuple[RefreshFamily, User] | tuple[None, None]:
+        """The family and its user, in one round trip (a rotation needs both)."""
+        row = (await self.session.execute(
+            select(RefreshFamily, User).join(User, User.id == RefreshFamily.user_id)
+            .where(RefreshFamily.id == family_id)
+        )).first()
+        return (row[0], row[1]) if row is not None else (None, None)
 
     @property
     def _postgres(self) -> bool:
