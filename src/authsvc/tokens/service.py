@@ -132,9 +132,7 @@ class TokenService:
     ) -> str:
         jti = _new_jti()
         expires_at = family.expires_at
-        await TokenRepository(session).add_refresh(
-            RefreshToken(jti=jti, family_id=family.id, expires_at=expires_at)
-        )
+        await TokenRepository(session).add_refresh(jti, family.id, expires_at)
         claims: dict[str, Any] = {
             "sub": user_id, "typ": tokens.REFRESH, "jti": jti, "sid": str(family.id),
             "exp": int(expires_at.replace(tzinfo=expires_at.tzinfo or UTC).timestamp()),
