@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
@@ -25,9 +26,11 @@ from authsvc.errors import is_store_outage
 from authsvc.identity.cache import UserCache, UserDirectory
 from authsvc.keys.ring import PURPOSE, KeyRing
 from authsvc.kv import make_redis
+from authsvc.mfa.repository import MfaRepository
 from authsvc.mfa.runtime import MfaRuntime
 from authsvc.oidc.codes import AuthorizationStore
 from authsvc.ops.meter import Meter
+from authsvc.passkeys.repository import PasskeyRepository
 from authsvc.passkeys.runtime import PasskeyRuntime
 from authsvc.protection.bruteforce import BruteForceProtector
 from authsvc.protection.devices import DeviceTokens
@@ -167,7 +170,7 @@ async def build_components(resources: Resources) -> Components:
                      listeners=(meter.event,))
     user_cache = UserCache(redis, settings.user_cache_ttl, meter,
                            notify=partial(announce_user_change, near, feed))
-    users = UserDirectory(sessions, user_cache)
+    users = UserDirectory(sessions, user_cache, factor_counts)
     limiter = RateLimiter(redis)
     mail_counts: Counter[str] = Counter()
     tokens = TokenService(settings, codec, binding, revocations, audit, meter)
@@ -275,6 +278,12 @@ async def refresh_is_live(sessions: async_sessionmaker[AsyncSession],
     """The introspector's check of a refresh token: unspent, and its family live."""
     async with sessions() as session:
         return await TokenRepository(session).refresh_is_live(claims["jti"])
+
+
+async def factor_counts(session: AsyncSession, user_id: uuid.UUID) -> tuple[int, int]:
+    """What GET /users/me shows of the factors: recovery codes left, passkeys registered."""
+    return (await MfaRepository(session).recovery_codes_left(user_id),
+            await PasskeyRepository(session).count(user_id))
 
 
 def count_mail(counts: Counter[str], meter: Meter, outcome: str) -> None:

@@ -149,6 +149,11 @@ class Keys:
         return f"{PREFIX}user:{user_id}"
 
     @staticmethod
+    def profile(user_id: str, version: int) -> str:
+        """GET /users/me's answer for one version of the user (identity/cache.py)."""
+        return f"{PREFIX}profile:{user_id}:{version}"
+
+    @staticmethod
     def client(client_id: str) -> str:
         return f"{PREFIX}client:{client_id}"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -84,6 +85,15 @@ def database_budget(settings: Settings) -> Any:
     return budget
 
 
+def settle_heap() -> None:
+    """What start-up built (modules, the app and its routes, the state) lives as long as the
+    worker: out of the cyclic collector's sight (`gc.freeze`), a full collection under load walks
+    only what requests allocate, not the whole heap — those walks were the long tail of
+    /introspect's latency (p99 ~20x p50)."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings)
@@ -117,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("authsvc: %s", describe(settings))
         sampler = start_pool_sampler(state)
         restore_signals = stop_streams_on_signals(state.revocation_hub)
+        settle_heap()
         try:
             yield
         finally:

@@ -3,29 +3,10 @@ and client are cached, is introspected with zero SQL statements (not timed)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
 from authsvc.composition import Components
 from tests import flows
+from tests.counting import counting_redis_writes, counting_sql
 from tests.infra import Api
-
-
-@contextmanager
-def counting_sql(state: Components) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    engine = state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 async def test_introspecting_an_active_token_runs_no_sql(
@@ -87,25 +68,6 @@ async def test_the_per_client_limit_counts_each_introspection_once(make_settings
                                      headers=flows.basic(*client))
             assert refused.status_code == 429 and "retry-after" in refused.headers
             assert refused.json()["error"] == "rate_limited"
-
-
-@contextmanager
-def counting_redis_writes() -> Iterator[list[int]]:
-    """Counts the commands (or pipelines) written to any Redis connection: round trips."""
-    from redis.asyncio.connection import AbstractConnection
-
-    writes: list[int] = []
-    original = AbstractConnection.send_packed_command
-
-    async def counted(self, command, check_health=True):  # type: ignore[no-untyped-def]
-        writes.append(1)
-        return await original(self, command, check_health)
-
-    AbstractConnection.send_packed_command = counted  # type: ignore[method-assign]
-    try:
-        yield writes
-    finally:
-        AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
 
 
 async def test_introspecting_an_active_token_is_one_redis_round_trip(make_settings) -> None:

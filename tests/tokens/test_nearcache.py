@@ -66,6 +66,26 @@ async def test_entries_expire_after_the_ttl(state: Components) -> None:
         near.clock = __import__("time").monotonic
 
 
+async def test_entries_filled_together_do_not_expire_together(state: Components) -> None:
+    """No herd: a refill of many tokens at one instant spreads their expiry, never past the
+    ttl."""
+    from authsvc.tokens.nearcache import JITTER
+
+    near = state.introspector.near
+    now = 1000.0
+    near.clock = lambda: now
+    try:
+        for i in range(200):
+            near.put(f"jti-{i}", None, near.generation)
+        expiries = [near._entries[f"jti-{i}"][0] for i in range(200)]
+    finally:
+        near.clock = __import__("time").monotonic
+        near.forget_all()
+    assert len(set(expiries)) > 100
+    assert all(now + near.ttl * (1 - JITTER) <= e <= now + near.ttl for e in expiries)
+    assert max(expiries) - min(expiries) > near.ttl * JITTER / 2
+
+
 async def test_no_memory_without_a_live_subscription(make_settings) -> None:
     server = infra.RedisServer()
     server.start()

@@ -165,8 +165,9 @@ class MfaService:
                 break
         else:
             return False
+        await self.identity.changed(user)  # the count GET /users/me shows (a new version)
         await self.audit.record("recovery_code_used", session=self.session, user_id=user.id,
-                                      left=await self.repo.recovery_codes_left(user.id))
+                                left=await self.repo.recovery_codes_left(user.id))
         return True
 
     # ------------------------------------------------------------ recovery codes
@@ -175,4 +176,5 @@ class MfaService:
         codes = new_recovery_codes(self.settings.recovery_code_count)
         digests = [hash_code(c, key=self.runtime.recovery_key) for c in codes]
         await self.repo.replace_recovery_codes(user.id, digests)
+        await self.identity.changed(user)  # the count GET /users/me shows (a new version)
         return codes

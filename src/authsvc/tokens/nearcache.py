@@ -12,6 +12,10 @@ The cache only answers while its subscription is known to be live: a lost connec
 and turns it off until it has subscribed again, so an unreachable Redis still means 503. A fill
 is kept only if no invalidation arrived while it was being read (a generation counter), so an
 answer read before a revocation cannot outlive it.
+
+Each entry lives between (1 - JITTER) x ttl and ttl: an invalidation refills every hot token in
+the same moment, and without the spread they would all expire in the same moment again, sending
+the whole working set to Redis at once, over and over (a herd). Never longer than `ttl`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from typing import Any
 
@@ -29,6 +34,7 @@ from authsvc.kv import invalidation_channel
 log = logging.getLogger("authsvc.nearcache")
 
 MAX_ENTRIES = 50_000
+JITTER = 0.25  # the share of `ttl` an entry's lifetime may fall short by
 _MISSING = object()
 
 
@@ -66,7 +72,8 @@ class NearCache:
             return
         if len(self._entries) >= MAX_ENTRIES:
             self._entries.clear()
-        self._entries[jti] = (self.clock() + self.ttl, view)
+        lifetime = self.ttl * (1.0 - JITTER * random.random())  # noqa: S311 - not a secret
+        self._entries[jti] = (self.clock() + lifetime, view)
 
     # ----------------------------------------------------------- invalidation
     def forget_all(self) -> None:

@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, func, select, text, update
+from sqlalchemy import Select, Text, cast, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.db import utcnow
+from authsvc.identity.models import User
 from authsvc.tokens.models import RefreshFamily, RefreshToken, Revocation
 
 # pg_advisory_xact_lock key of the revocation list ("authsvc:rev" as an integer).
@@ -28,12 +29,24 @@ class TokenRepository:
         await self.session.flush()
         return family
 
-    async def add_refresh(self, token: RefreshToken) -> None:
-        self.session.add(token)
-        await self.session.flush()
+    async def add_refresh(self, jti: str, family_id: uuid.UUID, expires_at: datetime) -> None:
+        """One INSERT, without the unit of work's flush (its bookkeeping was a good part of a
+        rotation's CPU)."""
+        await self.session.execute(insert(RefreshToken).values(
+            jti=jti, family_id=family_id, issued_at=utcnow(), expires_at=expires_at))
 
     async def get_family(self, family_id: uuid.UUID) -> RefreshFamily | None:
         return await self.session.get(RefreshFamily, family_id)
+
+    async def get_family_and_user(
+        self, family_id: uuid.UUID
+    ) -> tuple[RefreshFamily, User] | tuple[None, None]:
+        """The family and its user, in one round trip (a rotation needs both)."""
+        row = (await self.session.execute(
+            select(RefreshFamily, User).join(User, User.id == RefreshFamily.user_id)
+            .where(RefreshFamily.id == family_id)
+        )).first()
+        return (row[0], row[1]) if row is not None else (None, None)
 
     @property
     def _postgres(self) -> bool:

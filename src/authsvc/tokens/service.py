@@ -132,9 +132,7 @@ class TokenService:
     ) -> str:
         jti = _new_jti()
         expires_at = family.expires_at
-        await TokenRepository(session).add_refresh(
-            RefreshToken(jti=jti, family_id=family.id, expires_at=expires_at)
-        )
+        await TokenRepository(session).add_refresh(jti, family.id, expires_at)
         claims: dict[str, Any] = {
             "sub": user_id, "typ": tokens.REFRESH, "jti": jti, "sid": str(family.id),
             "exp": int(expires_at.replace(tzinfo=expires_at.tzinfo or UTC).timestamp()),
@@ -209,7 +207,7 @@ class TokenService:
             raise InvalidGrant(REFRESH_INVALID) from None
 
     async def rotate(
-        self, session: AsyncSession, token: str, client: Caller, *, load_user: Any
+        self, session: AsyncSession, token: str, client: Caller
     ) -> dict[str, Any]:
         """Spend `token` and issue the next of its family; a replay revokes the family."""
         claims = self.decode_refresh(token)
@@ -226,10 +224,9 @@ class TokenService:
                                              deadline=self.settings.db_token_timeout)
         if family_id is None:
             return await self._spent_again(session, claims, client, spender)
-        family = await repo.get_family(family_id)
+        family, user = await repo.get_family_and_user(family_id)
         if family is None or family.revoked_at is not None or str(family.id) != claims.get("sid"):
             raise InvalidGrant(REFRESH_INVALID)
-        user: User | None = await load_user(family.user_id)
         if user is None or not user.is_active:
             await self.revocations.revoke_family(session, family.id, family.expires_at,
                                                  "user_inactive")

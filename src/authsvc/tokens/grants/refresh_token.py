@@ -18,6 +18,4 @@ class RefreshTokenGrant:
 
     async def issue(self, request: TokenRequest) -> dict[str, Any]:
         (refresh,) = require(request.form, "refresh_token")
-        return await self.tokens.rotate(
-            request.session, refresh, request.caller, load_user=request.identity.get
-        )
+        return await self.tokens.rotate(request.session, refresh, request.caller)
