@@ -329,7 +329,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from authsvc.tokens.grants.webauthn import WebAuthnGrant
 
         app.state.grants.register(WebAuthnGrant())
-    install_handlers(app)
+    from authsvc.web.route import browser_error
+
+    install_handlers(app, pages=browser_error)
     from authsvc.openapi import install as install_openapi
 
     install_openapi(app)

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from authsvc.caller import Caller
-from authsvc.errors import AuthError, InvalidGrant
+from authsvc.errors import AuthError, InvalidCode, InvalidGrant
 from authsvc.identity.login import lockout_key, lockout_subject
 from authsvc.identity.models import User
 from authsvc.mfa.mail import LOGIN
-from authsvc.mfa.service import InvalidCode, MfaService
+from authsvc.mfa.service import MfaService
 from authsvc.protection.bruteforce import Subject
 from authsvc.security import jwt
 from authsvc.security.jwt import TokenError

@@ -6,12 +6,14 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.caller import Caller
-from authsvc.errors import AuthError
+from authsvc.errors import InvalidCode
 from authsvc.identity.login import PasswordLogin, lockout_key
 from authsvc.identity.models import User
 from authsvc.identity.service import IdentityService
 from authsvc.mfa.mail import LOGIN, EmailCodes
 from authsvc.mfa.repository import MfaRepository
+from authsvc.passkeys.repository import PasskeyRepository
+from authsvc.passkeys.service import PasskeyService
 from authsvc.protection.bruteforce import Subject
 from authsvc.security import totp
 from authsvc.security.codes import hash_code, new_recovery_codes
@@ -23,11 +25,6 @@ AMR = {"totp": "otp", "email": "email", "recovery_code": "rcode"}
 MAX_CODE_LENGTH = 64
 # What a passkey's challenge was issued for, by the `where` of `verify_guarded`.
 PASSKEY_PURPOSES = {"login": "mfa", "step_up": "step_up"}
-
-
-class InvalidCode(AuthError):
-    code = "invalid_code"
-    description = "The code is incorrect, expired or already used."
 
 
 class MfaService:
@@ -63,8 +60,6 @@ class MfaService:
         """A passkey can serve as the second factor (passkeys on and one registered)."""
         if self.state.passkeys is None:
             return False
-        from authsvc.passkeys.repository import PasskeyRepository
-
         return await PasskeyRepository(self.session).count(user.id) > 0
 
     # ----------------------------------------------------------------- verifying
@@ -136,8 +131,6 @@ class MfaService:
     async def _passkey(self, user: User, credential: str, purpose: str, bind: str) -> str:
         if not purpose or self.state.passkeys is None:
             raise InvalidCode()
-        from authsvc.passkeys.service import PasskeyService
-
         return await PasskeyService(self.session, self.state, self.identity).verify_factor(
             user, credential, purpose, bind)
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from starlette.responses import Response
 
-from authsvc.deps import CallerInfo, CurrentUser, DbSession, Identity, State, rate_limit
+from authsvc.deps import CallerInfo, CurrentUser, rate_limit
+from authsvc.recovery.deps import Recovery
 from authsvc.recovery.schemas import (
     FORGOT_ACCEPTED,
     INVALID_BODY,
@@ -21,19 +20,11 @@ from authsvc.recovery.schemas import (
     WeakPasswordOut,
     error,
 )
-from authsvc.recovery.service import RecoveryService
 from authsvc.responses import NO_STORE, json_response
 
 router = APIRouter(tags=["recovery"])
 
 INVALID_TOKEN = error("`invalid_token`: the link or code is unknown, expired or used (one answer).")
-
-
-def get_recovery(state: State, session: DbSession, identity: Identity) -> RecoveryService:
-    return RecoveryService(session, state, identity)
-
-
-Recovery = Annotated[RecoveryService, Depends(get_recovery)]
 
 
 @router.post(

@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.caller import Caller
-from authsvc.db import after_commit, transaction, utcnow
+from authsvc.db import after_commit, independent, transaction, utcnow
 from authsvc.errors import AuthError, Conflict, TooManyRequests
 from authsvc.identity.account import end_other_sessions
 from authsvc.identity.emails import require_email, try_canonical_email
@@ -259,9 +259,8 @@ class RecoveryService:
 
     async def _void_in_own_transaction(self, user_id: uuid.UUID, purpose: str) -> None:
         # The request's transaction rolls back with the 400; the voiding must stay.
-        async with self.state.sessions() as own:
+        async with independent(self.state.sessions) as own:
             await ActionTokenRepository(own).void_all(user_id, purpose)
-            await own.commit()
 
     async def _mail(self, message: EmailMessage) -> None:
         # Into the outbox in this transaction: a request that rolls back mails nothing.

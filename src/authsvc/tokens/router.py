@@ -4,19 +4,11 @@ the authorization-server metadata (RFC 8414). Form in, JSON out; services do the
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from authsvc.deps import CallerInfo, CurrentToken, DbSession, Identity, State, rate_limit
-from authsvc.errors import (
-    AuthError,
-    InvalidRequest,
-    TooManyRequests,
-    note_refusal,
-    render,
-    render_unexpected,
-)
+from authsvc.errors import InvalidRequest, TooManyRequests, respond
 from authsvc.forms import read_form, require
 from authsvc.headers import api_headers
 from authsvc.oidc.discovery import metadata as provider_metadata
@@ -91,16 +83,8 @@ async def introspect_asgi(scope: Scope, receive: Receive, send: Send) -> None:
     request = Request(scope, receive)
     try:
         response = await introspect(request)
-    except AuthError as exc:
-        note_refusal(scope.get("state"), exc)
-        response = render(exc)
-    except StarletteHTTPException as exc:  # RequestContext: a streamed body over the limit
-        response = render(AuthError(str(exc.detail), code="request_too_large", status=413)
-                          if exc.status_code == 413 else
-                          AuthError(str(exc.detail), code="invalid_request",
-                                    status=exc.status_code))
-    except Exception as exc:
-        response = render_unexpected(scope["path"], exc)
+    except Exception as exc:  # a refusal, a streamed body over the limit, an outage, a bug
+        response = respond(exc, scope)
     response.raw_headers.extend(api_headers(scope, scope["app"].hot_trusted_proxies))
     await response(scope, receive, send)
 

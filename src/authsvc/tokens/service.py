@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from authsvc.audit.service import AuditLog
 from authsvc.caller import Caller
 from authsvc.config import Settings
-from authsvc.db import commit, utcnow
+from authsvc.db import utcnow
 from authsvc.errors import InvalidGrant, InvalidRequest
 from authsvc.identity.models import User
 from authsvc.ops.meter import Meter
@@ -231,9 +231,8 @@ class TokenService:
             raise InvalidGrant(REFRESH_INVALID)
         user: User | None = await load_user(family.user_id)
         if user is None or not user.is_active:
-            await self.revocations.revoke_family(session, family.id, family.expires_at,
-                                                 "user_inactive")
-            await commit(session)
+            await self.revocations.revoke_family_now(family.id, family.expires_at,
+                                                     "user_inactive")
             raise InvalidGrant(REFRESH_INVALID)
         access = self.codec.encode(self._access_claims(
             sub=str(user.id), sid=str(family.id), roles=list(user.roles or []),
@@ -268,9 +267,8 @@ class TokenService:
         replay = await self._replay(repo, known, spender)
         if replay is not None:
             return replay
-        await self.revocations.revoke_family(session, family.id, family.expires_at,
-                                             "refresh_token_reuse")
-        await commit(session)  # the revocation stands although the request fails
+        await self.revocations.revoke_family_now(family.id, family.expires_at,
+                                                 "refresh_token_reuse")
         await self.audit.record("token_reuse", user_id=family.user_id, client_ip=client.ip,
                                 family=str(family.id))
         raise InvalidGrant(REFRESH_INVALID)

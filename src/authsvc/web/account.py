@@ -21,7 +21,7 @@ from authsvc.identity.reauth import is_recent
 from authsvc.mfa.enrolment import Enrolment
 from authsvc.mfa.service import MfaService
 from authsvc.oidc.apps import apps_of, revoke_app
-from authsvc.recovery.router import Recovery
+from authsvc.recovery.deps import Recovery
 from authsvc.state import AppState
 from authsvc.web.deps import Member, PageForm, SignedIn, SignedInUser
 from authsvc.web.render import page, redirect

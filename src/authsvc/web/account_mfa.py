@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from authsvc.caller import Caller
 from authsvc.deps import CallerInfo, Identity, State
-from authsvc.errors import AuthError, TemporarilyLocked
+from authsvc.errors import AuthError, InvalidCode, TemporarilyLocked
 from authsvc.identity.models import User
 from authsvc.identity.reauth import (
     ReauthenticationRequired,
@@ -24,7 +24,7 @@ from authsvc.identity.reauth import (
     require_recent_authentication,
 )
 from authsvc.mfa.enrolment import Enrolment
-from authsvc.mfa.service import InvalidCode, MfaService
+from authsvc.mfa.service import MfaService
 from authsvc.state import AppState
 from authsvc.web.account import Mfa, account_page, load_user
 from authsvc.web.deps import Member, PageForm, SignedIn

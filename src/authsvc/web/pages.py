@@ -13,7 +13,7 @@ from authsvc.deps import CallerInfo, DbSession, Identity, State, rate_limit
 from authsvc.errors import AuthError, Conflict, InvalidGrant, TemporarilyLocked, WeakPassword
 from authsvc.identity.login import EmailNotVerified, PasswordLogin
 from authsvc.identity.models import User
-from authsvc.recovery.router import Recovery
+from authsvc.recovery.deps import Recovery
 from authsvc.security.redirects import safe_next
 from authsvc.sessions.model import Session
 from authsvc.state import AppState

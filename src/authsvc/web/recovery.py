@@ -14,10 +14,9 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from authsvc.deps import CallerInfo, State, rate_limit
-from authsvc.errors import AuthError, TooManyRequests, WeakPassword
+from authsvc.errors import AuthError, InvalidCode, TooManyRequests, WeakPassword
 from authsvc.identity.emails import EmailRefused
-from authsvc.mfa.service import InvalidCode
-from authsvc.recovery.router import Recovery
+from authsvc.recovery.deps import Recovery
 from authsvc.recovery.service import InvalidActionToken, MfaRequiredForReset
 from authsvc.state import AppState
 from authsvc.web.cookies import PRE_SESSION_CSRF, clear_cookie

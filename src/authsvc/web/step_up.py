@@ -9,9 +9,9 @@ and `auth_time` and moves the session to a new id, as for any privilege change.
 from __future__ import annotations
 
 from authsvc.caller import Caller
-from authsvc.errors import TemporarilyLocked, TooManyRequests
+from authsvc.errors import InvalidCode, TemporarilyLocked, TooManyRequests
 from authsvc.identity.models import User
-from authsvc.mfa.service import InvalidCode, MfaService
+from authsvc.mfa.service import MfaService
 from authsvc.sessions.model import Session
 from authsvc.state import AppState
 from authsvc.web.browser import BrowserSession
