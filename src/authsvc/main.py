@@ -40,6 +40,7 @@ from authsvc.protection.devices import DeviceTokens
 from authsvc.protection.patterns import StuffingDetector
 from authsvc.protection.ratelimit import LocalShare, Rate, RateLimiter
 from authsvc.responses import JSONResponse
+from authsvc.routing import join as join_shared_paths
 from authsvc.security.binding import ClientBinding
 from authsvc.security.breached import BreachedPasswords, BreachFile, RangeApi
 from authsvc.security.crypto import Encryptor, derive_key
@@ -349,11 +350,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from authsvc.tokens.router import router as token_router
     from authsvc.tokens.stream import router as stream_router
     from authsvc.web.headers import SecurityHeaders
+    from authsvc.web.pages import logout_router as page_logout
     from authsvc.web.router import router as web_router
     from authsvc.web.templating import STATIC_DIR
 
-    # The pages first: their POST /logout steps aside for requests carrying Authorization,
-    # which reach the API's bearer /logout below.
+    # POST /logout, both faces: one route, the API's, which tells a bearer request from a
+    # browser's and hands the browser's to the page.
+    join_shared_paths(token_router, page_logout)
     app.include_router(web_router)
     app.include_router(oidc_pages)
     app.include_router(oidc_router)

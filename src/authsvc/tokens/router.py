@@ -20,6 +20,7 @@ from authsvc.openapi import (
     error_responses,
 )
 from authsvc.responses import NO_STORE, json_response
+from authsvc.routing import Credentialed
 from authsvc.state import AppState
 from authsvc.tokens.grants import GrantRegistry, TokenRequest
 from authsvc.tokens.schemas import MetadataOut, TokenOut
@@ -101,13 +102,17 @@ async def revoke(request: Request, state: State, session: DbSession) -> Response
     return Response(status_code=200, headers=NO_STORE)
 
 
-@router.post("/logout", status_code=204, responses=error_responses(401, 429, 503))
 async def logout(token: CurrentToken, state: State, session: DbSession) -> Response:
-    """Revoke this access token and its refresh family."""
+    """Revoke this access token and its refresh family. A request without an Authorization
+    header is a browser's: the pages' `POST /logout` answers it (`authsvc.routing`)."""
     await state.tokens.revoke_access(session, token.claims, "logout")
     await state.tokens.revoke_family_of(session, token.claims.get("sid"), "logout")
     await state.audit.record("logout", session=session, user_id=token.user_id)
     return Response(status_code=204)
+
+
+router.add_api_route("/logout", logout, methods=["POST"], status_code=204,
+                     responses=error_responses(401, 429, 503), route_class_override=Credentialed)
 
 
 @router.get("/.well-known/oauth-authorization-server", response_model=MetadataOut)

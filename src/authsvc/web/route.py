@@ -18,7 +18,6 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
 from authsvc.errors import SERVER_ERROR, AuthError, TooManyRequests, note_refusal, problem
@@ -131,13 +130,6 @@ PAGE_HANDLERS: dict[Any, Callable[..., Any]] = {
 class PageRoute(APIRoute):
     """A hosted page."""
 
-    bearer_aside = False
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if self.bearer_aside and any(k == b"authorization" for k, _ in scope.get("headers", [])):
-            return Match.NONE, {}
-        return super().matches(scope)
-
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["starlette.exception_handlers"] = (PAGE_HANDLERS, {})
         use(Request(scope))
@@ -150,10 +142,3 @@ class PageRoute(APIRoute):
             return _finish(request, await handler(request))
 
         return serve
-
-
-class SharedPathRoute(PageRoute):
-    """A page on a path the API also serves (POST /logout): a request with an Authorization
-    header is not for the page but for the API's bearer route of the same path."""
-
-    bearer_aside = True
