@@ -1,7 +1,10 @@
 """Errors that read as sentences, and the one place that renders them.
 
-Services raise `AuthError`s; the edge turns them into `{"error", "error_description"}` bodies
-(RFC 6749 §5.2 style). No handler ever lets a trace, a SQL fragment or a secret reach a client.
+Services raise `AuthError`s. `problem` turns any failure into the `AuthError` the client sees
+(outages classified once, by `is_store_outage`); `render` writes it as the contract's JSON
+(`{"error", "error_description"}`, RFC 6749 §5.2, with RFC 6750's challenges), the pages as
+HTML (web/route.py, handed in as a `PageRenderer`: this module imports neither face). No
+handler ever lets a trace, a SQL fragment or a secret reach a client.
 """
 
 from __future__ import annotations
