@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from authsvc.audit.models import AuditEvent
-from authsvc.db import after_commit, independent, transaction
+from authsvc.db import after_commit, independent, outlive, transaction
 
 
 async def _types_with(state: Any, marker: str) -> list[str]:
@@ -39,6 +39,32 @@ async def test_an_independent_write_stands_when_the_request_rolls_back(state: An
         await request.athrow(RuntimeError("the request failed"))
     assert await _types_with(state, marker) == ["independent_write"]
     assert hooks == ["independent"]  # the rolled-back request's hooks never ran
+
+
+async def test_outlive_ends_the_failing_request_first_and_its_work_stands(state: Any) -> None:
+    marker = f"db-test-{uuid.uuid4().hex}"
+    seen: list[list[str]] = []
+    hooks: list[str] = []
+
+    async def ran() -> None:
+        hooks.append("request")
+
+    async def work(own: Any) -> None:
+        seen.append(await _types_with(state, marker))
+        own.add(AuditEvent(type="outliving_write", subject=marker))
+
+    request = transaction(state.sessions)
+    session = await request.__anext__()
+    session.add(AuditEvent(type="request_write", subject=marker))
+    await session.flush()
+    after_commit(session, ran)
+    await outlive(session, work)
+    assert seen == [[]]  # the request's write was rolled back before the work ran
+    assert await _types_with(state, marker) == ["outliving_write"]
+    with pytest.raises(RuntimeError):
+        await request.athrow(RuntimeError("the request failed"))
+    assert await _types_with(state, marker) == ["outliving_write"]
+    assert hooks == []
 
 
 async def test_an_independent_block_that_raises_writes_nothing(state: Any) -> None:

@@ -8,9 +8,12 @@ There are two, and no other code commits:
   registered with `after_commit()`.
 - `independent()`, a transaction of its own beside the request's, for the writes that must
   outlive a failed request: an audit row about a refusal, voiding an action token at its
-  guess cap, revoking a reused refresh family, a breached password's renewal mark. It commits
-  when its block ends, whatever the request's transaction does later; background work (the
-  mail worker, the key ring) uses it too, having no request.
+  guess cap, a breached password's renewal mark. It commits when its block ends, whatever the
+  request's transaction does later; background work (the mail worker, the key ring) uses it
+  too, having no request. `outlive(session, work)` ends a failing request's transaction
+  first (a rollback), then does `work` in one: for a write the request's own open
+  transaction could block (a reused refresh family's revocation, after the request spent or
+  locked its rows; SQLite has a single writer).
 """
 
 from __future__ import annotations
@@ -44,6 +47,10 @@ NAMING_CONVENTION = {
 }
 
 AfterCommit = Callable[[], Awaitable[None]]
+SESSIONS = "sessions"  # session.info: the factory of the unit of work the session belongs to
+#: session.info entries that belong to one transaction (dropped when `outlive` rolls it back).
+TRANSACTION_INFO = ("after_commit", "revocation_mark")
+Outliving = Callable[[AsyncSession], Awaitable[object]]
 log = logging.getLogger("authsvc.db")
 
 
@@ -137,6 +144,18 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     session.info.setdefault("after_commit", []).append(callback)
 
 
+async def outlive(session: AsyncSession, work: Outliving) -> None:
+    """The request is failing, but `work` must stand: roll the request's transaction back now
+    (none of its writes stand, its row locks go: SQLite has a single writer) and do `work(own)`
+    in a transaction of its own (`independent`). Call it just before raising the refusal; the
+    objects `session` had loaded are expired by then."""
+    await session.rollback()
+    for key in TRANSACTION_INFO:
+        session.info.pop(key, None)
+    async with independent(session.info[SESSIONS]) as own:
+        await work(own)
+
+
 async def _run_after_commit(session: AsyncSession) -> None:
     for callback in session.info.pop("after_commit", []):
         await callback()
@@ -175,6 +194,7 @@ async def _unit_of_work(
     """Commit on success (by `until()`, the loop's clock), roll back on error, then run the
     after-commit hooks."""
     async with factory() as session:
+        session.info[SESSIONS] = factory
         try:
             yield session
             async with asyncio.timeout_at(until()):

@@ -32,7 +32,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from authsvc.db import after_commit, independent
+from authsvc.db import after_commit
 from authsvc.errors import ServiceUnavailable
 from authsvc.kv import Keys
 from authsvc.tokens.repository import TokenRepository
@@ -108,13 +108,6 @@ class RevocationList:
         self._after_commit(session, Keys.revoked_family(str(family_id)), reason, expires_at,
                            mark, f"family:{family_id}",
                            {"family": str(family_id), "sid": str(family_id)})
-
-    async def revoke_family_now(self, family_id: uuid.UUID, expires_at: datetime,
-                                reason: str) -> None:
-        """`revoke_family` in a transaction of its own (`db.independent`): the revocation
-        stands although the request that found the reason fails."""
-        async with independent(self._sessions) as own:
-            await self.revoke_family(own, family_id, expires_at, reason)
 
     async def _mark(self, session: AsyncSession) -> int:
         """One mark a transaction, however many revocations it makes."""

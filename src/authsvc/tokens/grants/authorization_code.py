@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from authsvc.caller import Caller
 from authsvc.clients.registration import AUTHORIZATION_CODE
 from authsvc.clients.service import ClientView
-from authsvc.db import after_commit, independent, transaction
+from authsvc.db import after_commit, outlive, transaction
 from authsvc.errors import InvalidClient, InvalidGrant, InvalidRequest
 from authsvc.identity.service import IdentityService
 from authsvc.oidc.claims import id_token
@@ -126,8 +126,7 @@ async def _replayed(state: AppState, session: AsyncSession, code: str, client: C
     used = await state.authorizations.spend(code)
     sid = used.issued.get("sid") if used is not None else None
     if sid:
-        async with independent(state.sessions) as own:  # and the Redis side, after it
-            await state.tokens.revoke_family_of(own, sid, REUSE)
+        await outlive(session, lambda own: state.tokens.revoke_family_of(own, sid, REUSE))
     await state.audit.record("token_reuse", subject=used.grant.client_id if used else None,
                              client_ip=client.ip, family=sid, kind="authorization_code")
     raise InvalidGrant(CODE_INVALID)
