@@ -2,8 +2,8 @@
 
 There are two, and no other code commits:
 
-- `transaction()`, the request's unit of work (the session dependency, `deps.DbSession`):
-  commits when the request's work succeeded, rolls back when it raised. Work that must only
+- `transaction()`, the request's unit of work (the session dependency, `deps.DbSession`; the
+  CLI's and a queued job's too): commits when the work succeeded, rolls back when it raised. Work that must only
   happen after the commit (writing through the user cache, telling Redis of a revocation) is
   registered with `after_commit()`.
 - `independent()`, a transaction of its own beside the request's, for the writes that must
@@ -47,9 +47,9 @@ NAMING_CONVENTION = {
 }
 
 AfterCommit = Callable[[], Awaitable[None]]
-SESSIONS = "sessions"  # session.info: the factory of the unit of work the session belongs to
-#: session.info entries that belong to one transaction (dropped when `outlive` rolls it back).
-TRANSACTION_INFO = ("after_commit", "revocation_mark")
+#: session.info: the factory of the unit of work the session belongs to. Every other entry
+#: belongs to the session's current transaction (after-commit hooks, a revocation mark).
+SESSIONS = "sessions"
 Outliving = Callable[[AsyncSession], Awaitable[object]]
 log = logging.getLogger("authsvc.db")
 
@@ -150,9 +150,10 @@ async def outlive(session: AsyncSession, work: Outliving) -> None:
     in a transaction of its own (`independent`). Call it just before raising the refusal; the
     objects `session` had loaded are expired by then."""
     await session.rollback()
-    for key in TRANSACTION_INFO:
-        session.info.pop(key, None)
-    async with independent(session.info[SESSIONS]) as own:
+    factory = session.info[SESSIONS]
+    session.info.clear()  # the hooks and marks of the rolled-back transaction
+    session.info[SESSIONS] = factory
+    async with independent(factory) as own:
         await work(own)
 
 
