@@ -3,9 +3,9 @@
 There are two, and no other code commits:
 
 - `transaction()`, the request's unit of work (the session dependency, `deps.DbSession`; the
-  CLI's and a queued job's too): commits when the work succeeded, rolls back when it raised. Work that must only
-  happen after the commit (writing through the user cache, telling Redis of a revocation) is
-  registered with `after_commit()`.
+  CLI's and a queued job's too): commits when the work succeeded, rolls back when it raised.
+  Work that must only happen after the commit (writing through the user cache, telling Redis
+  of a revocation) is registered with `after_commit()`.
 - `independent()`, a transaction of its own beside the request's, for the writes that must
   outlive a failed request: an audit row about a refusal, voiding an action token at its
   guess cap, a breached password's renewal mark. It commits when its block ends, whatever the
