@@ -1,8 +1,19 @@
-"""The database: declarative Base, the engine built once at start-up, and the one commit point.
+"""The database: declarative Base, the engine built once at start-up, and the commit points.
 
-The session dependency (`deps.DbSession`) commits when the request's work succeeded and rolls
-back when it raised; work that must only happen after a commit (writing through the user cache)
-is registered with `after_commit()`.
+There are two, and no other code commits:
+
+- `transaction()`, the request's unit of work (the session dependency, `deps.DbSession`; the
+  CLI's and a queued job's too): commits when the work succeeded, rolls back when it raised.
+  Work that must only happen after the commit (writing through the user cache, telling Redis
+  of a revocation) is registered with `after_commit()`.
+- `independent()`, a transaction of its own beside the request's, for the writes that must
+  outlive a failed request: an audit row about a refusal, voiding an action token at its
+  guess cap, a breached password's renewal mark. It commits when its block ends, whatever the
+  request's transaction does later; background work (the mail worker, the key ring) uses it
+  too, having no request. `outlive(session, work)` ends a failing request's transaction
+  first (a rollback), then does `work` in one: for a write the request's own open
+  transaction could block (a reused refresh family's revocation, after the request spent or
+  locked its rows; SQLite has a single writer).
 """
 
 from __future__ import annotations
@@ -36,6 +47,10 @@ NAMING_CONVENTION = {
 }
 
 AfterCommit = Callable[[], Awaitable[None]]
+#: session.info: the factory of the unit of work the session belongs to. Every other entry
+#: belongs to the session's current transaction (after-commit hooks, a revocation mark).
+SESSIONS = "sessions"
+Outliving = Callable[[AsyncSession], Awaitable[object]]
 log = logging.getLogger("authsvc.db")
 
 
@@ -129,11 +144,17 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     session.info.setdefault("after_commit", []).append(callback)
 
 
-async def commit(session: AsyncSession) -> None:
-    """Commit now (inside a unit of work, e.g. a revocation that must stand although the request
-    fails), then run the after-commit hooks registered so far."""
-    await session.commit()
-    await _run_after_commit(session)
+async def outlive(session: AsyncSession, work: Outliving) -> None:
+    """The request is failing, but `work` must stand: roll the request's transaction back now
+    (none of its writes stand, its row locks go: SQLite has a single writer) and do `work(own)`
+    in a transaction of its own (`independent`). Call it just before raising the refusal; the
+    objects `session` had loaded are expired by then."""
+    await session.rollback()
+    factory = session.info[SESSIONS]
+    session.info.clear()  # the hooks and marks of the rolled-back transaction
+    session.info[SESSIONS] = factory
+    async with independent(factory) as own:
+        await work(own)
 
 
 async def _run_after_commit(session: AsyncSession) -> None:
@@ -147,16 +168,38 @@ deadline: ContextVar[float | None] = ContextVar("authsvc_db_deadline", default=N
 
 
 async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commit on success, roll back on error, then run after-commit hooks.
+    """The request's unit of work: commit on success, roll back on error, then run the
+    after-commit hooks.
 
     Within a request's budget (`deadline`): past it, the connection is dropped, not rolled back
     (a frozen server would not answer a ROLLBACK either), and `DatabaseTimeout` is raised.
     """
+    async with _unit_of_work(factory, _loop_deadline) as session:
+        yield session
+
+
+@contextlib.asynccontextmanager
+async def independent(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A transaction of its own: its writes commit when the block ends, and stand although the
+    request's transaction rolls back afterwards (the refusal that follows). Its after-commit
+    hooks run after its own commit. As before this seam, it is bounded by the server's
+    statement timeout, not by the request's budget."""
+    async with _unit_of_work(factory, lambda: None) as session:
+        yield session
+
+
+@contextlib.asynccontextmanager
+async def _unit_of_work(
+    factory: async_sessionmaker[AsyncSession], until: Callable[[], float | None]
+) -> AsyncIterator[AsyncSession]:
+    """Commit on success (by `until()`, the loop's clock), roll back on error, then run the
+    after-commit hooks."""
     async with factory() as session:
+        session.info[SESSIONS] = factory
         try:
             yield session
             if _has_work(session):
-                async with asyncio.timeout_at(_loop_deadline()):
+                async with asyncio.timeout_at(until()):
                     await session.commit()
         except (TimeoutError, asyncio.CancelledError) as exc:
             await _abandon(session)

@@ -1,18 +1,24 @@
 """Errors that read as sentences, and the one place that renders them.
 
-Services raise `AuthError`s; the edge turns them into `{"error", "error_description"}` bodies
-(RFC 6749 §5.2 style). No handler ever lets a trace, a SQL fragment or a secret reach a client.
+Services raise `AuthError`s. `problem` turns any failure into the `AuthError` the client sees
+(outages classified once, by `is_store_outage`); `render` writes it as the contract's JSON
+(`{"error", "error_description"}`, RFC 6749 §5.2, with RFC 6750's challenges), the pages as
+HTML (web/route.py, handed in as a `PageRenderer`: this module imports neither face). No
+handler ever lets a trace, a SQL fragment or a secret reach a client.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from starlette.types import Scope
 
 from authsvc.responses import json_response
 
@@ -109,6 +115,13 @@ class TokenExpired(InvalidToken):
 class TokenRevoked(InvalidToken):
     code = "token_revoked"
     description = "The access token has been revoked."
+
+
+class InvalidCode(AuthError):
+    """A second factor (TOTP, e-mailed or recovery code, passkey) that does not verify."""
+
+    code = "invalid_code"
+    description = "The code is incorrect, expired or already used."
 
 
 class Forbidden(AuthError):
@@ -215,17 +228,23 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
-def is_store_outage(exc: BaseException) -> bool:
-    """Redis or the database could not answer (down, starting, stopping, frozen, lost the
-    revocation list again): fail closed with 503, never open. The one classification."""
+def _outage_kinds() -> tuple[type[Exception], ...]:
+    """The exception classes that mean a store could not answer, whatever the message."""
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import ReadOnlyError, RedisClusterException
     from redis.exceptions import TimeoutError as RedisTimeoutError
-    from sqlalchemy.exc import DBAPIError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-    kinds = (RedisConnectionError, RedisTimeoutError, RedisClusterException, ReadOnlyError,
-             OSError, TimeoutError, PoolTimeout)
+    return (RedisConnectionError, RedisTimeoutError, RedisClusterException, ReadOnlyError,
+            OSError, TimeoutError, PoolTimeout)
+
+
+def is_store_outage(exc: BaseException) -> bool:
+    """Redis or the database could not answer (down, starting, stopping, frozen, lost the
+    revocation list again): fail closed with 503, never open. The one classification."""
+    from sqlalchemy.exc import DBAPIError
+
+    kinds = _outage_kinds()
     for item in _chain(exc):
         if isinstance(item, ServiceUnavailable) or isinstance(item, kinds):
             return True
@@ -240,13 +259,63 @@ def is_store_outage(exc: BaseException) -> bool:
     return False
 
 
-def render_unexpected(path: str, exc: Exception) -> Response:
-    """A store outage as 503 (fail closed), anything else as a 500 with the trace in the log."""
+def outage_types() -> tuple[type[Exception], ...]:
+    """The classes to register a handler for, so that Starlette's ExceptionMiddleware answers
+    them (a 503, quietly): the outage kinds, and DBAPIError as a whole (OperationalError and
+    InterfaceError are two of its kinds; a connection killed mid-commit can surface as another,
+    asyncpg's InternalClientError with connection_invalidated set). `problem` still tells an
+    outage from a bug."""
+    from sqlalchemy.exc import DBAPIError
+
+    return (*_outage_kinds(), DBAPIError)
+
+
+# ------------------------------------------------------------- the one error renderer
+# Any failure becomes the `AuthError` the client sees (`problem`); the API's JSON is `render`,
+# the pages' HTML is the `PageRenderer` the app installs (web/route.py). The hot path
+# (/introspect, via `respond`) takes the same steps: an isinstance check and a dict.
+
+#: The pages' form of an error: (request, the exception, its `problem`) -> an HTML response.
+PageRenderer = Callable[[Request, BaseException, AuthError], Response]
+
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
+SERVER_ERROR = "server_error"
+
+
+def problem(exc: BaseException, scope: Scope) -> AuthError:
+    """What the client is told about `exc` (the request's `scope`: its path and app).
+
+    An `AuthError` as it is; a malformed request as `invalid_request` (RFC 6749 §5.2 on the
+    OAuth endpoints, the contract's 422 with `detail` elsewhere); a store outage as 503 with
+    Retry-After (fail closed); anything else as a 500 `server_error`, the trace logged on the
+    server only. Never a trace, a SQL fragment or a secret in the answer."""
+    if isinstance(exc, AuthError):
+        return exc
+    if isinstance(exc, RequestValidationError):
+        if scope.get("path") in OAUTH_PATHS:
+            return InvalidRequest("The request is missing or has a malformed parameter.")
+        details = [
+            {"loc": [str(p) for p in err.get("loc", ())], "msg": str(err.get("msg", ""))}
+            for err in exc.errors()
+        ]
+        return AuthError("The request body is invalid.", code="invalid_request", status=422,
+                         extra={"detail": details})
+    if isinstance(exc, StarletteHTTPException):
+        description = exc.detail if isinstance(exc.detail, str) else "The request was refused."
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405 and "app" in scope:  # RFC 9110 §15.5.6: every method served
+            headers["Allow"] = allowed_methods(scope["app"], scope)
+        return AuthError(description, code=HTTP_CODES.get(exc.status_code, "invalid_request"),
+                         status=exc.status_code, headers=headers)
+    if isinstance(exc, ClientDisconnect):  # the client left while sending its body: nobody
+        # reads this answer, and it is no server error (no trace, not counted as a 500)
+        return AuthError("The client closed the request.", code="client_closed_request",
+                         status=400)
     if is_store_outage(exc):
         log.error("store unavailable: %s", type(exc).__name__)
-        return render(ServiceUnavailable())
-    log.exception("unhandled error on %s", path, exc_info=exc)
-    return render(AuthError("An internal error occurred.", code="server_error", status=500))
+        return ServiceUnavailable()
+    log.exception("unhandled error on %s", scope.get("path"), exc_info=exc)
+    return AuthError("An internal error occurred.", code=SERVER_ERROR, status=500)
 
 
 def note_refusal(state: Any, exc: AuthError) -> None:
@@ -256,8 +325,17 @@ def note_refusal(state: Any, exc: AuthError) -> None:
 
 
 def render(exc: AuthError) -> Response:
+    """The JSON form: `{"error", "error_description", ...}`, never cached (RFC 6749 §5.2), with
+    the error's headers (RFC 6750 §3 `WWW-Authenticate`, `Retry-After`)."""
     headers = {"Cache-Control": "no-store", **exc.headers}
     return json_response(exc.body(), status=exc.status, headers=headers)
+
+
+def respond(exc: BaseException, scope: Scope) -> Response:
+    """`exc` as the API's JSON answer: its `problem`, noted for the metrics, rendered."""
+    shown = problem(exc, scope)
+    note_refusal(scope.get("state"), shown)
+    return render(shown)
 
 
 def wants_html(request: Request) -> bool:
@@ -265,68 +343,26 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def html_error(request: Request, status: int, headers: dict[str, str]) -> Response:
-    """The pages' error page for a browser that hit an unknown path or a failure."""
-    from authsvc.web.render import use
-    from authsvc.web.route import error_page
+def install_handlers(app: FastAPI, pages: PageRenderer | None = None) -> None:
+    """The app-wide handlers: every failure leaves as the contract's JSON shape; a browser that
+    hit an unknown path or a failure outside the pages gets `pages`' HTML (when installed)."""
 
-    use(request)
-    return error_page(status, None, headers={"Cache-Control": "no-store", **headers})
+    async def on_error(request: Request, exc: Exception) -> Response:
+        return respond(exc, request.scope)
 
+    async def on_browsable(request: Request, exc: Exception) -> Response:
+        if pages is not None and wants_html(request):
+            return pages(request, exc, problem(exc, request.scope))
+        return respond(exc, request.scope)
 
-def install_handlers(app: FastAPI) -> None:
-    """The one error handler set: every failure leaves as the contract's JSON shape."""
-
-    async def on_auth_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, AuthError)
-        note_refusal(request.scope.get("state"), exc)
-        return render(exc)
-
-    async def on_validation(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        details = [
-            {"loc": [str(p) for p in err.get("loc", ())], "msg": str(err.get("msg", ""))}
-            for err in exc.errors()
-        ]
-        if request.url.path in OAUTH_PATHS:
-            return render(InvalidRequest("The request is missing or has a malformed parameter."))
-        return render(
-            AuthError(
-                "The request body is invalid.",
-                code="invalid_request",
-                status=422,
-                extra={"detail": details},
-            )
-        )
-
-    async def on_http(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        if wants_html(request):
-            return html_error(request, exc.status_code, dict(exc.headers or {}))
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
-        code = codes.get(exc.status_code, "invalid_request")
-        description = exc.detail if isinstance(exc.detail, str) else "The request was refused."
-        headers = dict(exc.headers or {})
-        if exc.status_code == 405:  # RFC 9110 §15.5.6: every method the path answers
-            headers["Allow"] = allowed_methods(request.app, request.scope)
-        return render(AuthError(description, code=code, status=exc.status_code,
-                                headers=headers))
-
-    async def on_unexpected(request: Request, exc: Exception) -> Response:
-        response = render_unexpected(request.url.path, exc)
-        if wants_html(request):
-            return html_error(request, response.status_code, {
-                k: v for k, v in response.headers.items() if k.lower() == "retry-after"})
-        return response
-
-    app.add_exception_handler(AuthError, on_auth_error)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(AuthError, on_error)
+    app.add_exception_handler(RequestValidationError, on_error)
+    app.add_exception_handler(StarletteHTTPException, on_browsable)
     # Registered by class so that Starlette's ExceptionMiddleware answers them (a 503, quietly);
     # anything else reaches the catch-all, which logs the trace on the server only.
     for outage in outage_types():
-        app.add_exception_handler(outage, on_unexpected)
-    app.add_exception_handler(Exception, on_unexpected)
+        app.add_exception_handler(outage, on_browsable)
+    app.add_exception_handler(Exception, on_browsable)
 
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -343,17 +379,3 @@ def allowed_methods(app: Any, scope: Any) -> str:
     if "GET" in methods:
         methods.add("HEAD")
     return ", ".join(sorted(methods))
-
-
-def outage_types() -> tuple[type[Exception], ...]:
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import RedisClusterException
-    from redis.exceptions import TimeoutError as RedisTimeoutError
-    from sqlalchemy.exc import DBAPIError
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
-
-    # DBAPIError as a whole (OperationalError and InterfaceError are two of its kinds): a
-    # connection killed mid-commit can surface as another kind (asyncpg's InternalClientError,
-    # with connection_invalidated set); on_unexpected still tells an outage from a bug.
-    return (RedisConnectionError, RedisTimeoutError, RedisClusterException, DBAPIError,
-            PoolTimeout, ConnectionError, TimeoutError)

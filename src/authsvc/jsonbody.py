@@ -13,7 +13,7 @@ from typing import Any
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from authsvc.errors import OAUTH_PATHS, AuthError, render
+from authsvc.errors import OAUTH_PATHS, AuthError, render, respond
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -64,8 +64,7 @@ class JsonBodyGuard:
         try:
             body = await _read(receive)
         except StarletteHTTPException as exc:  # RequestContext: a streamed body over the limit
-            await render(AuthError(str(exc.detail), code="request_too_large",
-                                   status=exc.status_code))(scope, receive, send)
+            await respond(exc, scope)(scope, receive, send)
             return
         problem = _check(body)
         if problem is not None:

@@ -26,6 +26,7 @@ from authsvc.ops.meter import Meter
 from authsvc.ops.metrics import PrometheusMeter, mark_worker_dead
 from authsvc.ops.observe import RequestObserver
 from authsvc.responses import JSONResponse
+from authsvc.routing import join as join_shared_paths
 from authsvc.tokens.hub import stop_streams_on_signals
 
 log = logging.getLogger("authsvc")
@@ -146,7 +147,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         generate_unique_id_function=operation_id,
     )
-    install_handlers(app)
+    from authsvc.web.route import browser_error
+
+    install_handlers(app, pages=browser_error)
     from authsvc.openapi import install as install_openapi
 
     install_openapi(app)
@@ -164,11 +167,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from authsvc.tokens.router import router as token_router
     from authsvc.tokens.stream import router as stream_router
     from authsvc.web.headers import SecurityHeaders
+    from authsvc.web.pages import logout_router as page_logout
     from authsvc.web.router import router as web_router
     from authsvc.web.templating import STATIC_DIR
 
-    # The pages first: their POST /logout steps aside for requests carrying Authorization,
-    # which reach the API's bearer /logout below.
+    # POST /logout, both faces: one route, the API's, which tells a bearer request from a
+    # browser's and hands the browser's to the page.
+    join_shared_paths(token_router, page_logout)
     app.include_router(web_router)
     app.include_router(oidc_pages)
     app.include_router(oidc_router)

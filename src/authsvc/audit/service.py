@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authsvc.audit.models import AuditEvent
+from authsvc.db import independent
 
 log = logging.getLogger("authsvc.audit")
 
@@ -84,9 +85,8 @@ class AuditLog:
 
     async def _write(self, event: AuditEvent) -> None:
         try:
-            async with self._sessions() as own:
+            async with independent(self._sessions) as own:
                 own.add(event)
-                await own.commit()
         except Exception:  # an audit failure must not turn a refusal into a 500
             log.exception("could not write audit event %s", event.type)
 

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from authsvc.courier.models import FAILED, SENT, OutboxMessage
 from authsvc.courier.repository import Claimed, OutboxRepository
 from authsvc.courier.sender import MailRejected, MailSender
-from authsvc.db import after_commit, transaction, utcnow
+from authsvc.db import after_commit, independent, transaction, utcnow
 from authsvc.security.crypto import DecryptionError, Encryptor
 
 __all__ = ["Courier"]
@@ -153,9 +153,8 @@ class Courier:
         abandoned = list(self._sending)
         self._sending.clear()
         try:
-            async with self.sessions() as session:
+            async with independent(self.sessions) as session:
                 await OutboxRepository(session).release(abandoned, self.worker_id)
-                await session.commit()
         except Exception as exc:  # the database is gone too: the leases simply run out
             log.warning("mail: could not give back %d leases at shutdown (%s)", len(abandoned),
                         type(exc).__name__)
@@ -210,11 +209,10 @@ class Courier:
     async def run_once(self) -> int:
         """One pass: lease the due messages, send them, record each outcome. How many."""
         now = utcnow()
-        async with self.sessions() as session:
+        async with independent(self.sessions) as session:
             claimed = await OutboxRepository(session).claim(
                 self.queue_name, self.worker_id, now=now, lease_until=now + self.lease,
                 limit=BATCH)
-            await session.commit()
         if not claimed:
             await self._purge_now_and_then()
             return 0
@@ -261,14 +259,13 @@ class Courier:
     async def _record(self, claimed: Claimed, *, status: str | None = None,
                       retry_at: datetime | None = None, error: str | None = None) -> None:
         try:
-            async with self.sessions() as session:
+            async with independent(self.sessions) as session:
                 repo = OutboxRepository(session)
                 if retry_at is not None:
                     await repo.retry_at(claimed.id, self.worker_id, retry_at, error or "")
                 else:
                     await repo.finish(claimed.id, self.worker_id, status or FAILED, utcnow(),
                                       error)
-                await session.commit()
         except Exception as exc:  # the lease runs out and the message is tried again
             log.error("mail: could not record the outcome of a send (%s)", type(exc).__name__)
         finally:
@@ -278,10 +275,9 @@ class Courier:
         if time.monotonic() - self._last_purge < PURGE_EVERY:
             return
         self._last_purge = time.monotonic()
-        async with self.sessions() as session:
+        async with independent(self.sessions) as session:
             await OutboxRepository(session).purge(
                 utcnow() - timedelta(seconds=self.retention))
-            await session.commit()
 
     def _open(self, body: str) -> EmailMessage:
         parsed = email.message_from_bytes(self.encryptor.decrypt(body),

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
-from authsvc.db import after_commit, utcnow
+from authsvc.db import after_commit, independent, utcnow
 from authsvc.errors import AuthError, Conflict, InvalidGrant, WeakPassword
 from authsvc.identity.cache import UserCache, UserView
 from authsvc.identity.emails import InvalidEmail, canonical_email, require_email
@@ -162,9 +162,8 @@ class IdentityService:
         for a new password, and the API shows `password_reset_required` on /users/me."""
         if self._sessions is None:
             return
-        async with self._sessions() as own:
+        async with independent(self._sessions) as own:
             version = await UserRepository(own).require_password_reset(user.id)
-            await own.commit()
         if version is None:
             return
         set_committed_value(user, "password_reset_required", True)

@@ -29,6 +29,7 @@ from jose import jwk
 from jose.backends.base import Key
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from authsvc.db import independent
 from authsvc.errors import ServiceUnavailable
 from authsvc.keys.models import SigningKey
 from authsvc.keys.repository import KeyRepository
@@ -126,14 +127,13 @@ class KeyRing:
     # ----------------------------------------------------------------- writes
     async def ensure(self) -> None:
         """At first start: a key for each algorithm that has none; then load them all."""
-        async with self._sessions() as session:
+        async with independent(self._sessions) as session:
             rows = await KeyRepository(session).unretired()
             have = {row.alg for row in rows}
             for alg in ALGORITHMS:
                 if alg not in have:
                     await self._add(session, alg, activates_in=0)
                     log.warning("created the first %s signing key", alg)
-            await session.commit()
         await self.load()
 
     async def rotate(self, session: AsyncSession) -> list[SigningKey]:

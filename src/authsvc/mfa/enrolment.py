@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from authsvc.errors import AuthError, Conflict
+from authsvc.errors import AuthError, Conflict, InvalidCode
 from authsvc.identity.models import User
 from authsvc.mfa.mail import ENROL
-from authsvc.mfa.service import InvalidCode, MfaService
+from authsvc.mfa.service import MfaService
 from authsvc.security import totp
 
 

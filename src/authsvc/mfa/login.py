@@ -17,13 +17,12 @@ from typing import Any
 
 from authsvc.audit.service import AuditLog
 from authsvc.caller import Caller
-from authsvc.errors import AuthError, InvalidGrant
+from authsvc.errors import AuthError, InvalidCode, InvalidGrant
 from authsvc.identity.login import lockout_key, lockout_subject
 from authsvc.identity.models import User
 from authsvc.mfa.mail import LOGIN
 from authsvc.mfa.service import (
     PASSKEY_PURPOSES,
-    InvalidCode,
     MfaService,
     PasskeysOff,
 )

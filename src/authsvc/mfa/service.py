@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.caller import Caller
 from authsvc.config import Settings
-from authsvc.errors import AuthError
+from authsvc.errors import AuthError, InvalidCode
 from authsvc.identity.login import PasswordLogin, lockout_key
 from authsvc.identity.models import User
 from authsvc.mfa.mail import LOGIN, EmailCodes
@@ -25,11 +25,6 @@ AMR = {"totp": "otp", "email": "email", "recovery_code": "rcode"}
 MAX_CODE_LENGTH = 64
 # What a passkey's challenge was issued for, by the `where` of `verify_guarded`.
 PASSKEY_PURPOSES = {"login": "mfa", "step_up": "step_up"}
-
-
-class InvalidCode(AuthError):
-    code = "invalid_code"
-    description = "The code is incorrect, expired or already used."
 
 
 class PasskeysOff(AuthError):

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.caller import Caller
-from authsvc.errors import InvalidRequest, NotFound
+from authsvc.errors import InvalidCode, InvalidRequest, NotFound
 from authsvc.identity.login import EmailNotVerified, PasswordLogin, lockout_key
 from authsvc.identity.models import User
-from authsvc.mfa.service import InvalidCode, PasskeysOff
+from authsvc.mfa.service import PasskeysOff
 from authsvc.passkeys import ceremonies
 from authsvc.passkeys.ceremonies import CeremonyFailed
 from authsvc.passkeys.challenges import LOGIN, REGISTER, Pending, challenge_bytes, challenge_id

@@ -23,7 +23,7 @@ from authsvc.background import Background
 from authsvc.caller import Caller
 from authsvc.config import Settings
 from authsvc.courier import Courier, MessageFactory
-from authsvc.db import after_commit, utcnow
+from authsvc.db import after_commit, independent, utcnow
 from authsvc.errors import AuthError, Conflict, TooManyRequests
 from authsvc.identity.account import SessionEnder
 from authsvc.identity.emails import require_email, try_canonical_email
@@ -284,9 +284,8 @@ class RecoveryService:
 
     async def _void_in_own_transaction(self, user_id: uuid.UUID, purpose: str) -> None:
         # The request's transaction rolls back with the 400; the voiding must stay.
-        async with self.deps.sessions() as own:
+        async with independent(self.deps.sessions) as own:
             await ActionTokenRepository(own).void_all(user_id, purpose)
-            await own.commit()
 
     async def _mail(self, message: EmailMessage) -> None:
         # Into the outbox in this transaction: a request that rolls back mails nothing.

@@ -4,7 +4,6 @@ the authorization-server metadata (RFC 8414). Form in, JSON out; services do the
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -18,14 +17,7 @@ from authsvc.deps import (
     rate_limit,
     token_request,
 )
-from authsvc.errors import (
-    AuthError,
-    InvalidRequest,
-    TooManyRequests,
-    note_refusal,
-    render,
-    render_unexpected,
-)
+from authsvc.errors import InvalidRequest, TooManyRequests, respond
 from authsvc.forms import read_form, require
 from authsvc.headers import api_headers
 from authsvc.oidc.discovery import metadata as provider_metadata
@@ -37,6 +29,7 @@ from authsvc.openapi import (
     error_responses,
 )
 from authsvc.responses import NO_STORE, json_response
+from authsvc.routing import Credentialed
 from authsvc.tokens.grants import GrantRegistry
 from authsvc.tokens.schemas import MetadataOut, TokenOut
 
@@ -97,16 +90,8 @@ async def introspect_asgi(scope: Scope, receive: Receive, send: Send) -> None:
     request = Request(scope, receive)
     try:
         response = await introspect(request)
-    except AuthError as exc:
-        note_refusal(scope.get("state"), exc)
-        response = render(exc)
-    except StarletteHTTPException as exc:  # RequestContext: a streamed body over the limit
-        response = render(AuthError(str(exc.detail), code="request_too_large", status=413)
-                          if exc.status_code == 413 else
-                          AuthError(str(exc.detail), code="invalid_request",
-                                    status=exc.status_code))
-    except Exception as exc:
-        response = render_unexpected(scope["path"], exc)
+    except Exception as exc:  # a refusal, a streamed body over the limit, an outage, a bug
+        response = respond(exc, scope)
     response.raw_headers.extend(api_headers(scope, scope["app"].hot_trusted_proxies))
     await response(scope, receive, send)
 
@@ -123,13 +108,17 @@ async def revoke(request: Request, state: State, session: DbSession) -> Response
     return Response(status_code=200, headers=NO_STORE)
 
 
-@router.post("/logout", status_code=204, responses=error_responses(401, 429, 503))
 async def logout(token: CurrentToken, state: State, session: DbSession) -> Response:
-    """Revoke this access token and its refresh family."""
+    """Revoke this access token and its refresh family. A request without an Authorization
+    header is a browser's: the pages' `POST /logout` answers it (`authsvc.routing`)."""
     await state.tokens.revoke_access(session, token.claims, "logout")
     await state.tokens.revoke_family_of(session, token.claims.get("sid"), "logout")
     await state.audit.record("logout", session=session, user_id=token.user_id)
     return Response(status_code=204)
+
+
+router.add_api_route("/logout", logout, methods=["POST"], status_code=204,
+                     responses=error_responses(401, 429, 503), route_class_override=Credentialed)
 
 
 @router.get("/.well-known/oauth-authorization-server", response_model=MetadataOut)

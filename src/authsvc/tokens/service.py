@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from authsvc.audit.service import AuditLog
 from authsvc.caller import Caller
 from authsvc.config import Settings
-from authsvc.db import commit, utcnow
+from authsvc.db import outlive, utcnow
 from authsvc.errors import InvalidGrant, InvalidRequest
 from authsvc.identity.models import User
 from authsvc.ops.meter import Meter
@@ -228,9 +228,7 @@ class TokenService:
         if family is None or family.revoked_at is not None or str(family.id) != claims.get("sid"):
             raise InvalidGrant(REFRESH_INVALID)
         if user is None or not user.is_active:
-            await self.revocations.revoke_family(session, family.id, family.expires_at,
-                                                 "user_inactive")
-            await commit(session)
+            await self._revoke_anyway(session, family, "user_inactive")
             raise InvalidGrant(REFRESH_INVALID)
         access = self.codec.encode(self._access_claims(
             sub=str(user.id), sid=str(family.id), roles=list(user.roles or []),
@@ -265,12 +263,21 @@ class TokenService:
         replay = await self._replay(repo, known, spender)
         if replay is not None:
             return replay
-        await self.revocations.revoke_family(session, family.id, family.expires_at,
-                                             "refresh_token_reuse")
-        await commit(session)  # the revocation stands although the request fails
-        await self.audit.record("token_reuse", user_id=family.user_id, client_ip=client.ip,
-                                family=str(family.id))
+        user_id, family_id = family.user_id, family.id
+        await self._revoke_anyway(session, family, "refresh_token_reuse")
+        await self.audit.record("token_reuse", user_id=user_id, client_ip=client.ip,
+                                family=str(family_id))
         raise InvalidGrant(REFRESH_INVALID)
+
+    async def _revoke_anyway(self, session: AsyncSession, family: RefreshFamily,
+                             reason: str) -> None:
+        """The request fails, the revocation of `family` stands (`db.outlive`)."""
+        family_id, expires_at = family.id, family.expires_at
+
+        async def revoke(own: AsyncSession) -> None:
+            await self.revocations.revoke_family(own, family_id, expires_at, reason)
+
+        await outlive(session, revoke)
 
     async def _replay(self, repo: TokenRepository, spent: RefreshToken,
                       spender: str) -> dict[str, Any] | None:

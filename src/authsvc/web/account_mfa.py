@@ -17,7 +17,7 @@ from starlette.responses import Response
 from authsvc.caller import Caller
 from authsvc.composition import Components
 from authsvc.deps import CallerInfo, Identity, Mfa, State, password_login
-from authsvc.errors import AuthError, TemporarilyLocked
+from authsvc.errors import AuthError, InvalidCode, TemporarilyLocked
 from authsvc.identity.models import User
 from authsvc.identity.reauth import (
     ReauthenticationRequired,
@@ -25,7 +25,7 @@ from authsvc.identity.reauth import (
     require_recent_authentication,
 )
 from authsvc.mfa.enrolment import Enrolment
-from authsvc.mfa.service import InvalidCode, MfaService
+from authsvc.mfa.service import MfaService
 from authsvc.web.account import account_page, load_user
 from authsvc.web.deps import Member, PageForm, SignedIn
 from authsvc.web.i18n import N_

@@ -37,10 +37,12 @@ from authsvc.web.device_cookie import remember_device
 from authsvc.web.i18n import N_
 from authsvc.web.login_mfa import start_second_factor
 from authsvc.web.render import page, redirect
-from authsvc.web.route import PageRoute, SharedPathRoute
+from authsvc.web.route import PageRoute
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-logout_router = APIRouter(route_class=SharedPathRoute, include_in_schema=False)
+#: POST /logout, the browser's: answered through the API's route of the path, which tells a
+#: bearer request from a browser's (`authsvc.routing`); not included in the pages' router.
+logout_router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 WRONG_PASSWORD = N_("Wrong e-mail or password.")  # noqa: S105 - a message
 LOCKED = N_("Too many failed attempts. For your security, sign-in to this account is "

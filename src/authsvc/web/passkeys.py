@@ -24,7 +24,7 @@ from authsvc.deps import (
     password_login,
     rate_limit,
 )
-from authsvc.errors import AuthError, InvalidGrant, TemporarilyLocked
+from authsvc.errors import AuthError, InvalidGrant, TemporarilyLocked, render
 from authsvc.identity.reauth import ReauthenticationRequired, require_recent_authentication
 from authsvc.passkeys.service import InvalidCredential
 from authsvc.responses import NO_STORE, json_response
@@ -43,16 +43,15 @@ NOT_VERIFIED = "That passkey could not be used to sign in. Try again, or use you
 ADD_FAILED = "The passkey could not be added. Try again."
 
 
-def refused(status: int, description: str, code: str = "invalid_credential") -> Response:
-    return json_response({"error": code, "error_description": description}, status=status,
-                         headers=NO_STORE)
+def refused(status: int, description: str, code: str = "invalid_credential",
+            headers: dict[str, str] | None = None) -> Response:
+    """The ceremony script's JSON error: the API's error body (`errors.render`)."""
+    return render(AuthError(description, code=code, status=status, headers=headers))
 
 
 def locked(exc: TemporarilyLocked) -> Response:
-    response = refused(429, "Too many failed attempts. For your security, sign-in to this "
-                       "account is paused.", exc.code)
-    response.headers["Retry-After"] = str(exc.retry_after)
-    return response
+    return refused(429, "Too many failed attempts. For your security, sign-in to this "
+                   "account is paused.", exc.code, {"Retry-After": str(exc.retry_after)})
 
 
 # ------------------------------------------------------------------------- login

@@ -15,9 +15,8 @@ from starlette.responses import Response
 
 from authsvc.composition import Components
 from authsvc.deps import CallerInfo, Recovery, State, rate_limit
-from authsvc.errors import AuthError, TooManyRequests, WeakPassword
+from authsvc.errors import AuthError, InvalidCode, TooManyRequests, WeakPassword
 from authsvc.identity.emails import EmailRefused
-from authsvc.mfa.service import InvalidCode
 from authsvc.recovery.service import InvalidActionToken, MfaRequiredForReset
 from authsvc.web.cookies import PRE_SESSION_CSRF, clear_cookie
 from authsvc.web.deps import Browser, PageForm, PreSessionCsrfChecked

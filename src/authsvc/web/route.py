@@ -9,7 +9,6 @@ the response, error pages included.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import quote
@@ -19,14 +18,11 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
-from authsvc.errors import AuthError, TooManyRequests, is_store_outage, note_refusal
+from authsvc.errors import SERVER_ERROR, AuthError, TooManyRequests, note_refusal, problem
 from authsvc.web.i18n import N_
 from authsvc.web.render import page, redirect, use
-
-log = logging.getLogger("authsvc.web")
 
 TITLES = {
     400: N_("That did not work"),
@@ -87,52 +83,52 @@ def error_page(status: int, message: str | None, *, headers: dict[str, str] | No
                 message=message, retry_after=retry_after)
 
 
-async def on_auth_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, AuthError)
-    note_refusal(request.scope.get("state"), exc)
-    retry = exc.retry_after if isinstance(exc, TooManyRequests) else None
-    headers = {k: v for k, v in exc.headers.items() if k.lower() == "retry-after"}
-    return _finish(request, error_page(exc.status, exc.description, headers=headers,
-                                       retry_after=retry))
+def error_page_for(exc: BaseException, shown: AuthError) -> Response:
+    """The HTML form of `shown` (`errors.problem(exc)`): a refusal's own sentence, a form that
+    did not parse, or what a browser may be told of an outage or a bug."""
+    retry = shown.retry_after if isinstance(shown, TooManyRequests) else None
+    headers = {k: v for k, v in shown.headers.items() if k.lower() in ("retry-after", "allow")}
+    if isinstance(exc, RequestValidationError):
+        return error_page(400, N_("The form was incomplete. Please try again."))
+    if isinstance(exc, HTTPException):
+        return error_page(shown.status, None, headers=headers)
+    if exc is not shown and shown.status == 503:  # an outage, not a service's refusal
+        return error_page(503, N_("The service cannot answer right now."), headers=headers,
+                          retry_after=int(headers.get("Retry-After", "5")))
+    if shown.code == SERVER_ERROR:
+        return error_page(500, N_("An internal error occurred. Please try again later."))
+    return error_page(shown.status, shown.description, headers=headers, retry_after=retry)
 
 
-async def on_http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    return _finish(request, error_page(exc.status_code, None))
+def browser_error(request: Request, exc: BaseException, shown: AuthError) -> Response:
+    """The app-wide HTML error (`errors.install_handlers`): a browser on an unknown path, or a
+    failure outside the pages."""
+    use(request)
+    return error_page_for(exc, shown)
 
 
-async def on_invalid(request: Request, exc: Exception) -> Response:
-    return _finish(request, error_page(400, N_("The form was incomplete. Please try again.")))
-
-
-async def on_unexpected(request: Request, exc: Exception) -> Response:
-    if is_store_outage(exc):
-        log.error("store unavailable on a page: %s", type(exc).__name__)
-        return error_page(503, N_("The service cannot answer right now."),
-                          headers={"Retry-After": "5"}, retry_after=5)
-    log.exception("unhandled error on %s", request.url.path)
-    return error_page(500, N_("An internal error occurred. Please try again later."))
+async def on_page_error(request: Request, exc: Exception) -> Response:
+    """Any failure while serving a page, as `error.html` (the API's classification)."""
+    shown = problem(exc, request.scope)
+    note_refusal(request.scope.get("state"), shown)
+    response = error_page_for(exc, shown)
+    if exc is not shown and not isinstance(exc, HTTPException | RequestValidationError):
+        return response  # an outage or a bug: the route's session decision never happened
+    return _finish(request, response)
 
 
 PAGE_HANDLERS: dict[Any, Callable[..., Any]] = {
     LoginRequired: on_login_required,
     PasswordRenewalRequired: on_renewal_required,
-    AuthError: on_auth_error,
-    HTTPException: on_http_error,
-    RequestValidationError: on_invalid,
-    Exception: on_unexpected,
+    AuthError: on_page_error,
+    HTTPException: on_page_error,
+    RequestValidationError: on_page_error,
+    Exception: on_page_error,
 }
 
 
 class PageRoute(APIRoute):
     """A hosted page."""
-
-    bearer_aside = False
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if self.bearer_aside and any(k == b"authorization" for k, _ in scope.get("headers", [])):
-            return Match.NONE, {}
-        return super().matches(scope)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["starlette.exception_handlers"] = (PAGE_HANDLERS, {})
@@ -146,10 +142,3 @@ class PageRoute(APIRoute):
             return _finish(request, await handler(request))
 
         return serve
-
-
-class SharedPathRoute(PageRoute):
-    """A page on a path the API also serves (POST /logout): a request with an Authorization
-    header is not for the page but for the API's bearer route of the same path."""
-
-    bearer_aside = True

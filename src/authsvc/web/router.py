@@ -15,7 +15,6 @@ from authsvc.web import (
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages.router)
-router.include_router(pages.logout_router)
 router.include_router(login_mfa.router)
 router.include_router(recovery.router)
 router.include_router(account.router)

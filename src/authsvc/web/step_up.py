@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from authsvc.caller import Caller
 from authsvc.composition import Components
-from authsvc.errors import TemporarilyLocked, TooManyRequests
+from authsvc.errors import InvalidCode, TemporarilyLocked, TooManyRequests
 from authsvc.identity.models import User
-from authsvc.mfa.service import InvalidCode, MfaService
+from authsvc.mfa.service import MfaService
 from authsvc.sessions.model import Session
 from authsvc.web.browser import BrowserSession
 from authsvc.web.i18n import N_

@@ -24,7 +24,7 @@ from authsvc.audit.service import AuditLog
 from authsvc.caller import Caller
 from authsvc.clients.registration import AUTHORIZATION_CODE
 from authsvc.clients.service import ClientService, ClientView
-from authsvc.db import after_commit, commit, transaction
+from authsvc.db import after_commit, outlive, transaction
 from authsvc.errors import InvalidClient, InvalidGrant, InvalidRequest
 from authsvc.identity.service import IdentityService
 from authsvc.oidc.claims import id_token
@@ -137,8 +137,8 @@ class AuthorizationCodeGrant:
         used = await self.authorizations.spend(code)
         sid = used.issued.get("sid") if used is not None else None
         if sid:
-            await self.tokens.revoke_family_of(session, sid, REUSE)
-            await commit(session)  # and the Redis side, after it
+            tokens = self.tokens
+            await outlive(session, lambda own: tokens.revoke_family_of(own, sid, REUSE))
         await self.audit.record("token_reuse", subject=used.grant.client_id if used else None,
                                 client_ip=client.ip, family=sid, kind="authorization_code")
         raise InvalidGrant(CODE_INVALID)
