@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +34,7 @@ from authsvc.mfa.login import MfaLogin
 from authsvc.mfa.mail import EmailCodes
 from authsvc.mfa.service import MfaService
 from authsvc.net import client_address
+from authsvc.paging import MAX_LIMIT
 from authsvc.passkeys.service import PasskeyService
 from authsvc.recovery.service import RecoveryDependencies, RecoveryService
 from authsvc.tokens.grants import TokenRequest
@@ -359,6 +360,10 @@ async def _json_fields(request: Request) -> dict[str, Any]:
 
 
 RecentAuth = Annotated[TokenContext, Depends(require_recent_auth)]
+
+# Keyset paging's query parameters (the admin lists): `?cursor=...&limit=N`.
+PageLimit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str | None, Query(max_length=200)]
 
 
 def rate_limit(bucket: str, setting: str) -> Any:
