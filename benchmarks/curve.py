@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import os
 import platform
@@ -285,11 +284,7 @@ class Curve:
         load = {"before": uptime()}
         rebuild: dict[str, Any] = {}
         try:
-            b.cli("migrate")
-            issued = json.loads(b.cli("create-client", "curve-resource-server"))
-            raw = f"{issued['client_id']}:{issued['client_secret']}".encode()
-            b.client_auth = "Basic " + base64.b64encode(raw).decode()
-            b.client = (issued["client_id"], issued["client_secret"])
+            b.prepare("curve-resource-server")
             self.hashed = seed_curve.password_hash(PASSWORD, a.bcrypt_rounds)
             self.grow(*self.steps[0])
             b.emails = self.sample_emails(100)

@@ -446,6 +446,14 @@ class Bench:
             f" p50 {entry['p50_ms']} ms, p99 {entry['p99_ms']} ms, errors {entry['errors']}")
         return entry
 
+    def prepare(self, client_name: str) -> None:
+        """Migrate the benchmark's database and register the resource server that introspects."""
+        self.cli("migrate")
+        issued = json.loads(self.cli("create-client", client_name))
+        raw = f"{issued['client_id']}:{issued['client_secret']}".encode()
+        self.client_auth = "Basic " + base64.b64encode(raw).decode()
+        self.client = (issued["client_id"], issued["client_secret"])
+
     def cli(self, *argv: str) -> str:
         done = subprocess.run([PY, "-m", "authsvc", *argv], env=self.env, cwd=ROOT,
                               capture_output=True, text=True, timeout=120)
@@ -761,11 +769,7 @@ class Bench:
         ok = False
         bcrypt_rows: list[dict[str, Any]] = []
         try:
-            self.cli("migrate")
-            issued = json.loads(self.cli("create-client", "bench-resource-server"))
-            raw = f"{issued['client_id']}:{issued['client_secret']}".encode()
-            self.client_auth = "Basic " + base64.b64encode(raw).decode()
-            self.client = (issued["client_id"], issued["client_secret"])
+            self.prepare("bench-resource-server")
             if a.only == "all":
                 self.pgbench()
                 self.peer()
