@@ -46,7 +46,7 @@ def _credentials(schema: Any) -> dict[str, str]:
     from schemathesis.python import asgi
 
     app = schema.app
-    with asgi.get_caller(app) as client:
+    with asgi.get_client(app) as client:
         email = infra.unique_email("fuzz")
         base = "http://" + asgi.HOST
         created = client.post(f"{base}/users", json={"email": email,
@@ -101,7 +101,7 @@ def _admin_bearer(schema: Any) -> str:
     from schemathesis.python import asgi
 
     state = schema.app.state.authsvc
-    with asgi.get_caller(schema.app) as client:
+    with asgi.get_client(schema.app) as client:
         email = infra.unique_email("fuzz-admin")
         base = "http://" + asgi.HOST
         created = client.post(f"{base}/users", json={"email": email,

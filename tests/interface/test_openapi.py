@@ -42,6 +42,15 @@ async def test_operation_ids_are_readable_and_unique(document: dict[str, Any]) -
         assert re.fullmatch(r"[a-z][A-Za-z0-9]*", operation_id), operation_id
 
 
+async def test_operation_ids_name_what_the_operation_does(document: dict[str, Any]) -> None:
+    """Published ids are an interface (generated clients name their methods after them): a
+    refactor of the Python names must not rename them."""
+    ids = {(path, method): op["operationId"] for path, method, op in operations(document)}
+    assert ids[("/admin/clients/{client_id}", "get")] == "getClient"
+    assert ids[("/users/me", "get")] == "me"
+    assert ids[("/users/me/password", "post")] == "changePassword"
+
+
 async def test_every_2xx_json_body_has_a_model(document: dict[str, Any]) -> None:
     schemas = document["components"]["schemas"]
     for path, method, op in operations(document):

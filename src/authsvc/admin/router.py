@@ -65,7 +65,7 @@ async def list_clients(service: AdminOps) -> Response:
 
 
 @router.get("/clients/{client_id}", response_model=ClientOut)
-async def get_caller(client_id: str, service: AdminOps) -> Response:
+async def get_client(client_id: str, service: AdminOps) -> Response:
     return json_response(client_body(await service.client(client_id)), headers=NO_STORE)
 
 
