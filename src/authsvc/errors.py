@@ -362,6 +362,9 @@ def install_handlers(app: FastAPI, pages: PageRenderer | None = None) -> None:
     # anything else reaches the catch-all, which logs the trace on the server only.
     for outage in outage_types():
         app.add_exception_handler(outage, on_browsable)
+    # A client gone mid-body too: the catch-all below sits in ServerErrorMiddleware, which
+    # answers and then re-raises (a logged "Exception in ASGI application" for nobody's fault).
+    app.add_exception_handler(ClientDisconnect, on_browsable)
     app.add_exception_handler(Exception, on_browsable)
 
 
