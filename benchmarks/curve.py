@@ -127,17 +127,15 @@ class Curve:
         return run_wrk(srv.url, "form.lua", env, a.duration, a.connections)
 
     def refresh(self, srv: Server, tag: str) -> dict[str, Any]:
+        """Refresh chains, as run.py measures them: one chain per connection (a wrk thread
+        each), every response's refresh token spent by that connection's next request."""
         a = self.args
         self.bench.emails = self.sample_emails(100)
-        # Each rotation spends a token, and seeding one costs a family: size the pool from the
-        # last step's rate (1.5x what a run spends), between 300 and --refresh-pool.
-        last = next((p["rps"] for p in reversed(self.points) if p["row"] == ROWS[1]), None)
-        size = a.refresh_pool if last is None else int(last * a.duration * 1.5)
-        size = max(300, min(a.refresh_pool, size + 4 * a.connections))
-        _, pool = self.bench.seed_tokens(refresh=size, tag=tag)
-        result = run_wrk(srv.url, "refresh.lua", wrk_env(pool), a.duration, a.connections)
-        if result["overflow"]:
-            log("  WARNING: the refresh pool ran out; this row's rate is a lower bound")
+        _, chains = self.bench.seed_tokens(refresh=a.connections, tag=tag)
+        result = run_wrk(srv.url, "refresh.lua", wrk_env(chains), a.duration, a.connections,
+                         threads=a.connections)
+        if result["broken"]:
+            log(f"  WARNING: {result['broken']} of {a.connections} chains broke (a 4xx answer)")
         return result
 
     def login(self, srv: Server) -> dict[str, Any]:
@@ -468,8 +466,6 @@ def main() -> None:
     p.add_argument("--login-duration", type=float, default=6)
     p.add_argument("--login-connections", type=int, default=8)
     p.add_argument("--access-tokens", type=int, default=200)
-    p.add_argument("--refresh-pool", type=int, default=1500,
-                   help="fresh refresh tokens a step (each rotation spends one)")
     p.add_argument("--bcrypt-rounds", type=int, default=12, help="the production default")
     p.add_argument("--poll-interval", type=float, default=0.02)
     p.add_argument("--poll-timeout", type=float, default=60)
