@@ -87,6 +87,44 @@ async def test_the_list_is_marked_complete_only_after_its_last_chunk(
     assert await state.redis.get(Keys.revocations_loaded) is not None
 
 
+async def test_a_reload_whose_writes_redis_lost_is_not_marked_complete(
+    api: infra.Api, state: Components, service_client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis flushed between two chunks (a FLUSHDB, a restart without persistence): the chunks
+    written before it are gone, so the reload must not mark the list complete (that marker made
+    every revoked token active again). No marker: the database keeps answering, and the next
+    reload completes."""
+    monkeypatch.setattr(revocations, "RELOAD_CHUNK", 2)
+    user = await flows.register(api)
+    tokens = await flows.login(api, user)
+    revoked = await api.post("/revoke", data={"token": tokens["access_token"]},
+                             headers=flows.basic(*service_client))
+    assert revoked.status_code == 200
+    await add_revocations(state, [datetime.now(UTC) + timedelta(minutes=5)] * 5)
+    await infra.flush_keeping_claim(state.redis)
+    load = state.revocations._load
+    calls = 0
+
+    async def flush_after_the_first_chunk(**kwargs):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        answer = await load(**kwargs)
+        if calls == 1:
+            await infra.flush_keeping_claim(state.redis)
+        return answer
+
+    monkeypatch.setattr(state.revocations, "_load", flush_after_the_first_chunk)
+    await state.revocations.ensure_loaded()
+    assert calls >= 2
+    assert await state.redis.get(Keys.revocations_loaded) is None  # not complete
+    assert (await flows.introspect(api, service_client, tokens["access_token"]))["active"] is False
+    monkeypatch.setattr(state.revocations, "_load", load)
+    await state.revocations.ensure_loaded()  # the next reload completes
+    assert not state.revocations.is_behind(await state.redis.get(Keys.revocations_loaded))
+    assert await state.redis.exists(Keys.revoked_jti(flows_claims(tokens["access_token"])["jti"]))
+    assert (await flows.introspect(api, service_client, tokens["access_token"]))["active"] is False
+
+
 async def test_processes_that_waited_for_the_lock_do_not_read_the_list_again(
     state: Components, monkeypatch: pytest.MonkeyPatch
 ) -> None:

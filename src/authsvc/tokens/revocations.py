@@ -57,6 +57,19 @@ return 1
 """
 
 
+# The end of a reload: KEYS[1] the marker, KEYS[2] the reload's fence, ARGV[1] the fence's
+# value (this reload's id), ARGV[2] the mark. The marker says "complete" only if the fence this
+# reload set before its first entry is still there: a FLUSHDB, a restart or a failover while it
+# wrote took the fence with the entries, and then no marker is written (readers keep asking
+# the database, and the next one starts another reload).
+_COMPLETE = """
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('DEL', KEYS[2])
+return 1
+"""
+
+
 # One chunk of the reload. KEYS[1] the marker (it routes the call: the entries share its hash
 # tag, so on a Cluster they live in its slot); ARGV[1] the entries' key prefix, ARGV[2] their
 # ids and ARGV[3] their TTLs, each space-separated in the same order. Three arguments, not two a
@@ -101,6 +114,7 @@ class RevocationList:
         self._reload_lock = asyncio.Lock()
         self._write = redis.register_script(_WRITE)
         self._load = redis.register_script(_LOAD)
+        self._complete = redis.register_script(_COMPLETE)
         self.known = 0  # the highest mark this process knows was handed out
         self.poll = poll
         self._polled: int | None = None
@@ -221,12 +235,20 @@ class RevocationList:
                 if not self.is_behind(await self.redis.get(Keys.revocations_loaded)):
                     await session.rollback()
                     return
+                fence = uuid.uuid4().hex
+                await self.redis.set(Keys.revocations_loading, fence, ex=3600)
                 jtis = await self._reload(repo.live_revocations(RELOAD_CHUNK), Keys.revoked_jti)
                 families = await self._reload(repo.revoked_families(RELOAD_CHUNK),
                                               Keys.revoked_family)
-                # Last, and before the lock is released: complete up to `mark`.
-                await self.redis.set(Keys.revocations_loaded, str(mark))
+                # Last, and before the lock is released: complete up to `mark`, unless Redis
+                # lost what this reload wrote meanwhile.
+                complete = await self._complete(
+                    keys=[Keys.revocations_loaded, Keys.revocations_loading], args=[fence, mark])
                 await session.rollback()  # releases the lock
+            if not complete:
+                log.warning("revocation list reload lost its writes (Redis flushed or restarted "
+                            "meanwhile): the database answers until the next reload")
+                return
             self.seen(mark)
             log.warning(
                 "revocation list reloaded into Redis: %d tokens, %d families, mark %d, in %.2f s",
